@@ -1,0 +1,182 @@
+"""Configuration <-> store: import (all or nothing) and export (the normalized form)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..store import models as m
+from ..store.db import utcnow, write_transaction
+from .schema import validate
+from .yamlsrc import dump_yaml, load_yaml
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Read and validate a configuration file; raises ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    cfg = validate(load_yaml(text, str(path)))
+    return resolve_paths(cfg, path.parent)
+
+
+def resolve_paths(cfg: dict, base: Path) -> dict:
+    """Make key_file and known_hosts absolute, relative to the configuration file's folder."""
+    def fix(value: str | None) -> str | None:
+        if not value:
+            return value
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else (base / p).resolve())
+
+    endpoints = list(cfg["hmcs"]) + list(cfg["storage"]) + [p["ssh"] for p in cfg["partitions"]]
+    for ep in endpoints:
+        ep["known_hosts"] = fix(ep["known_hosts"])
+        ep["auth"]["key_file"] = fix(ep["auth"]["key_file"])
+    return cfg
+
+
+def _endpoint(rec: dict) -> dict:
+    return dict(host=rec["host"], port=rec["port"], user=rec["user"], auth=rec["auth"],
+                known_hosts=rec["known_hosts"])
+
+
+def environment_fields(env: dict) -> dict:
+    """Store columns of an Environment from its configuration record (references by name)."""
+    ident = env["clone_identity"]
+    return dict(
+        description=env["description"], function=env["function"],
+        consistency_group=env["consistency_group"],
+        copy_mode=env["copy"]["mode"], copy_rate=env["copy"]["rate"], attach=env["attach"],
+        quiesce_timeout=env["quiesce"]["timeout"], quiesce_action=env["quiesce"]["action"],
+        clone_system_name=ident["system_name"], clone_interfaces=ident["interfaces"],
+        hold_job_schedules=ident["hold_job_schedules"], end_job_scheduler=ident["end_job_scheduler"],
+        brms=env["brms"], save21=env["save21"], user_commands=env["user"],
+        schedule=env["schedule"], stop_clone_after=env["stop_clone_after"], ipl_timeout=env["ipl_timeout"],
+        log_retention_days=env["log_retention_days"],
+        options={"default_route": ident["default_route"]},
+    )
+
+
+def environment_record(env: m.Environment) -> dict:
+    """The normalized configuration record of a stored environment (inverse of environment_fields)."""
+    return {
+        "name": env.name,
+        "description": env.description,
+        "function": env.function,
+        "source": env.source.name,
+        "clone": env.clone.name,
+        "storage": env.storage.name,
+        "consistency_group": env.consistency_group,
+        "copy": {"mode": env.copy_mode, "rate": env.copy_rate},
+        "volumes": [{"source": p.source, "target": p.target}
+                    for p in env.volume_pairs.order_by(m.VolumePair.seq)],
+        "attach": env.attach,
+        "quiesce": {"timeout": env.quiesce_timeout, "action": env.quiesce_action},
+        "clone_identity": {
+            "system_name": env.clone_system_name,
+            "interfaces": env.clone_interfaces,
+            "default_route": (env.options or {}).get("default_route"),
+            "hold_job_schedules": env.hold_job_schedules,
+            "end_job_scheduler": env.end_job_scheduler,
+        },
+        "brms": env.brms,
+        "save21": env.save21,
+        "user": env.user_commands,
+        "schedule": env.schedule,
+        "stop_clone_after": env.stop_clone_after,
+        "ipl_timeout": env.ipl_timeout,
+        "log_retention_days": env.log_retention_days,
+    }
+
+
+def save_environment(env: dict) -> m.Environment:
+    """Create or replace one validated environment record (caller holds a write transaction)."""
+    refs = dict(source=m.Partition.get(m.Partition.name == env["source"]),
+                clone=m.Partition.get(m.Partition.name == env["clone"]),
+                storage=m.StorageSystem.get(m.StorageSystem.name == env["storage"]))
+    row = m.Environment.get_or_none(m.Environment.name == env["name"])
+    fields = dict(environment_fields(env), **refs, updated_at=utcnow())
+    if row is None:
+        row = m.Environment.create(name=env["name"], **fields)
+    else:
+        m.Environment.update(**fields).where(m.Environment.id == row.id).execute()
+        m.VolumePair.delete().where(m.VolumePair.environment == row).execute()
+    m.VolumePair.insert_many([dict(environment=row, seq=i, source=p["source"], target=p["target"])
+                              for i, p in enumerate(env["volumes"])]).execute()
+    return m.Environment.get_by_id(row.id)
+
+
+def import_config(cfg: dict) -> dict:
+    """Write a validated configuration into the store in one transaction (upsert by name)."""
+    counts = {"hmcs": 0, "storage": 0, "partitions": 0, "environments": 0}
+    with write_transaction():
+        for rec in cfg["hmcs"]:
+            hmc = m.Hmc.get_or_none(m.Hmc.name == rec["name"])
+            fields = dict(_endpoint(rec), description=rec["description"])
+            if hmc is None:
+                hmc = m.Hmc.create(name=rec["name"], **fields)
+            else:
+                m.Hmc.update(**fields).where(m.Hmc.id == hmc.id).execute()
+            for sysname in rec["managed_systems"]:
+                m.ManagedSystem.get_or_create(hmc=hmc, name=sysname)
+            (m.ManagedSystem.delete()
+             .where((m.ManagedSystem.hmc == hmc) & (m.ManagedSystem.name.not_in(rec["managed_systems"])))
+             .where(~m.ManagedSystem.id.in_(m.Partition.select(m.Partition.managed_system)))
+             .execute())
+            counts["hmcs"] += 1
+        for rec in cfg["storage"]:
+            fields = dict(_endpoint(rec), type=rec["type"], options=rec["options"], description=rec["description"])
+            row = m.StorageSystem.get_or_none(m.StorageSystem.name == rec["name"])
+            if row is None:
+                m.StorageSystem.create(name=rec["name"], **fields)
+            else:
+                m.StorageSystem.update(**fields).where(m.StorageSystem.id == row.id).execute()
+            counts["storage"] += 1
+        for rec in cfg["partitions"]:
+            msys = (m.ManagedSystem.select().join(m.Hmc)
+                    .where((m.Hmc.name == rec["hmc"]) & (m.ManagedSystem.name == rec["managed_system"])).get())
+            ssh = rec["ssh"]
+            fields = dict(managed_system=msys, lpar_name=rec["lpar_name"], lpar_id=rec["lpar_id"],
+                          profile=rec["profile"], ssh_host=ssh["host"], ssh_port=ssh["port"],
+                          ssh_user=ssh["user"], ssh_auth=ssh["auth"], known_hosts=ssh["known_hosts"],
+                          description=rec["description"])
+            row = m.Partition.get_or_none(m.Partition.name == rec["name"])
+            if row is None:
+                m.Partition.create(name=rec["name"], **fields)
+            else:
+                m.Partition.update(**fields).where(m.Partition.id == row.id).execute()
+            counts["partitions"] += 1
+        for rec in cfg["environments"]:
+            save_environment(rec)
+            counts["environments"] += 1
+    return counts
+
+
+def export_config() -> dict:
+    """The whole store's definitions as a normalized configuration."""
+    hmcs = []
+    for hmc in m.Hmc.select().order_by(m.Hmc.name):
+        rec = {"name": hmc.name, "host": hmc.host, "port": hmc.port, "user": hmc.user, "auth": hmc.auth,
+               "known_hosts": hmc.known_hosts,
+               "managed_systems": [s.name for s in hmc.managed_systems.order_by(m.ManagedSystem.name)],
+               "description": hmc.description}
+        hmcs.append(rec)
+    storage = [{"name": s.name, "type": s.type, "host": s.host, "port": s.port, "user": s.user, "auth": s.auth,
+                "known_hosts": s.known_hosts, "options": s.options, "description": s.description}
+               for s in m.StorageSystem.select().order_by(m.StorageSystem.name)]
+    partitions = []
+    for p in m.Partition.select().order_by(m.Partition.name):
+        msys = p.managed_system
+        partitions.append({
+            "name": p.name, "hmc": msys.hmc.name, "managed_system": msys.name, "lpar_name": p.lpar_name,
+            "lpar_id": p.lpar_id, "profile": p.profile,
+            "ssh": {"host": p.ssh_host, "port": p.ssh_port, "user": p.ssh_user, "auth": p.ssh_auth,
+                    "known_hosts": p.known_hosts},
+            "description": p.description})
+    envs = [environment_record(e) for e in m.Environment.select().order_by(m.Environment.name)]
+    return {"version": 1, "hmcs": hmcs, "storage": storage, "partitions": partitions, "environments": envs}
+
+
+def export_yaml() -> str:
+    return dump_yaml(export_config())

@@ -1,0 +1,156 @@
+"""Validation of every value that can end up on a device command line.
+
+Each check returns the value unchanged or raises ValidationError with a message an
+operator understands. Nothing is ever "cleaned up" silently: a bad name is refused.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from .errors import ValidationError
+
+_IBMI_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}")
+_SYSTEM_NAME = re.compile(r"[A-Z][A-Z0-9]{0,7}")
+# Storage Virtualize names: letters, digits, '.', '-', '_'; first a letter or '_'.
+# Spaces are legal on the array but refused here so no quoting subtlety can arise.
+_SVC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,62}")
+# HMC object names (managed systems, partitions, profiles).
+_HMC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,46}")
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*")
+_ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_VIOS_DEV = re.compile(r"[a-z][a-z0-9_]{0,14}")
+_IFS_PATH = re.compile(r"/[A-Za-z0-9_.\-/]{0,250}")
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else repr(str(value))
+
+
+def ibmi_name(value: str, what: str = "IBM i name") -> str:
+    """An IBM i object name: A-Z 0-9 $ # @ _, at most 10 characters, first not a digit."""
+    if not isinstance(value, str) or not _IBMI_NAME.fullmatch(value):
+        raise ValidationError(
+            f"{_show(value)} is not a valid {what} (A-Z 0-9 $ # @ _, at most 10 characters, first not a digit)")
+    return value
+
+
+def system_name(value: str) -> str:
+    """An IBM i system name (CHGNETA SYSNAME): A-Z 0-9, at most 8 characters."""
+    if not isinstance(value, str) or not _SYSTEM_NAME.fullmatch(value):
+        raise ValidationError(f"{_show(value)} is not a valid IBM i system name (A-Z 0-9, at most 8 characters)")
+    return value
+
+
+def ip_address(value: str, what: str = "IP address") -> str:
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise ValidationError(f"{_show(value)} is not a valid {what}") from None
+
+
+def subnet_mask(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(f"0.0.0.0/{value}")
+    except ValueError:
+        raise ValidationError(f"{_show(value)} is not a valid subnet mask") from None
+    if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", str(value)):
+        raise ValidationError(f"{_show(value)} is not a valid subnet mask (dotted form, e.g. 255.255.255.0)")
+    return value
+
+
+def host(value: str) -> str:
+    """A host to connect to: an IP address or a DNS name."""
+    try:
+        return ip_address(value)
+    except ValidationError:
+        if isinstance(value, str) and _HOSTNAME.fullmatch(value):
+            return value
+    raise ValidationError(f"{_show(value)} is not a valid host name or address")
+
+
+def port(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValidationError(f"{_show(value)} is not a valid TCP port (1-65535)")
+    return value
+
+
+def svc_name(value: str, what: str = "storage object name", max_len: int = 63) -> str:
+    if not isinstance(value, str) or not _SVC_NAME.fullmatch(value) or len(value) > max_len:
+        raise ValidationError(
+            f"{_show(value)} is not a valid {what} (letters, digits, . - _, first a letter or _, "
+            f"at most {max_len} characters)")
+    return value
+
+
+def hmc_name(value: str, what: str = "HMC object name") -> str:
+    if not isinstance(value, str) or not _HMC_NAME.fullmatch(value):
+        raise ValidationError(
+            f"{_show(value)} is not a valid {what} (letters, digits, . - _, at most 47 characters)")
+    return value
+
+
+def vios_device(value: str, what: str = "VIOS device name") -> str:
+    if not isinstance(value, str) or not _VIOS_DEV.fullmatch(value):
+        raise ValidationError(f"{_show(value)} is not a valid {what} (e.g. vhost0, hdisk4)")
+    return value
+
+
+def env_var(value: str) -> str:
+    if not isinstance(value, str) or not _ENV_VAR.fullmatch(value):
+        raise ValidationError(f"{_show(value)} is not a valid environment variable name")
+    return value
+
+
+def ifs_path(value: str) -> str:
+    if not isinstance(value, str) or not _IFS_PATH.fullmatch(value) or "/../" in value + "/":
+        raise ValidationError(f"{_show(value)} is not a valid IFS path (absolute, letters, digits, . - _ /)")
+    return value
+
+
+# ---------------------------------------------------------------- CL command building
+
+_CL_TOKEN = re.compile(r"[A-Z0-9*$#@_./]+")
+
+
+class ClStr(str):
+    """A value to be sent as a quoted CL string literal ('...')."""
+
+
+def cl_string(value: str) -> str:
+    """Quote a value as a CL character literal. Refuses control characters (newlines)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(f"{_show(value)} contains control characters and cannot be sent to IBM i")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cl_value(value: object) -> str:
+    if isinstance(value, ClStr):
+        return cl_string(value)
+    if isinstance(value, bool):
+        return "*YES" if value else "*NO"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        inner = " ".join(_cl_value(v) if not isinstance(v, (list, tuple)) else f"({_cl_value(v)})" for v in value)
+        return inner
+    text = str(value)
+    if not _CL_TOKEN.fullmatch(text):
+        raise ValidationError(f"{_show(text)} cannot be used as an unquoted CL value")
+    return text
+
+
+def cl_command(command: str, **params: object) -> str:
+    """Build `CMD KW(value) ...` from values that are names, special values, ints or ClStr.
+
+    A value that is not a safe token and not a ClStr is refused, so a configuration value
+    can never close a parenthesis or start a second command.
+    """
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}(/[A-Z][A-Z0-9]{0,9})?", command):
+        raise ValidationError(f"{_show(command)} is not a CL command name")
+    parts = [command]
+    for key, value in params.items():
+        if value is None:
+            continue
+        parts.append(f"{key}({_cl_value(value)})")
+    return " ".join(parts)

@@ -1,0 +1,61 @@
+"""Schema versions. Each migration runs once, in order, inside a transaction.
+
+Version 1 creates the tables as models.py defines them at release 0.1. When a model
+changes, add a migration (playhouse.migrate operations) and bump SCHEMA_VERSION; never
+edit an applied migration.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from peewee import Database
+
+from ..errors import StoreError
+from . import models
+from .db import is_postgres, write_transaction
+
+_MIGRATION_LOCK = 0x464C3449  # "FL4I": advisory lock key for PostgreSQL
+
+
+@contextmanager
+def _exclusive(db: Database) -> Iterator[None]:
+    """Serialise migrations across processes (IMMEDIATE on SQLite, advisory lock on PostgreSQL)."""
+    with write_transaction():
+        if is_postgres(db):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        yield
+
+
+def _v1(db: Database) -> None:
+    db.create_tables([m for m in models.MODELS if m is not models.SchemaVersion])
+
+
+MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(db: Database) -> int:
+    if not db.table_exists(models.SchemaVersion._meta.table_name):
+        return 0
+    row = models.SchemaVersion.select().order_by(models.SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(db: Database) -> int:
+    """Apply the pending migrations; refuse a store written by a newer flash4i."""
+    with _exclusive(db):
+        db.create_tables([models.SchemaVersion], safe=True)
+    version = current_version(db)
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"the store has schema version {version}, newer than this flash4i ({SCHEMA_VERSION})")
+    for number, step in MIGRATIONS:
+        if number <= version:
+            continue
+        with _exclusive(db):
+            # Re-check inside the transaction: another process may have migrated meanwhile.
+            if current_version(db) >= number:
+                continue
+            step(db)
+            models.SchemaVersion.create(version=number)
+    return current_version(db)

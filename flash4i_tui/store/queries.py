@@ -1,0 +1,114 @@
+"""Read queries shared by the CLI and the panels. Lists are paged: never load everything."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Optional
+
+from peewee import fn
+
+from ..errors import NotFound
+from . import models as m
+
+ACTIVE_STATES = ("QUEUED", "RUNNING")
+
+
+def environment(name: str) -> m.Environment:
+    env = m.Environment.get_or_none(m.Environment.name == name)
+    if env is None:
+        raise NotFound(f"environment {name} not found")
+    return env
+
+
+def run(run_id: int) -> m.Run:
+    row = m.Run.get_or_none(m.Run.id == run_id)
+    if row is None:
+        raise NotFound(f"run {run_id} not found")
+    return row
+
+
+def environments() -> list[m.Environment]:
+    return list(m.Environment.select().order_by(m.Environment.name))
+
+
+def last_runs(env_ids: Optional[Iterable[int]] = None) -> dict[int, m.Run]:
+    """The newest run of each environment, in one query."""
+    newest = (m.Run.select(m.Run.environment, fn.MAX(m.Run.id).alias("rid"))
+              .where(m.Run.environment.is_null(False)).group_by(m.Run.environment))
+    if env_ids is not None:
+        newest = newest.where(m.Run.environment.in_(list(env_ids)))
+    ids = [row.rid for row in newest]
+    return {r.environment_id: r for r in m.Run.select().where(m.Run.id.in_(ids))} if ids else {}
+
+
+def last_success(env: m.Environment) -> Optional[m.Run]:
+    return (m.Run.select().where((m.Run.environment == env) & (m.Run.state == "SUCCEEDED"))
+            .order_by(m.Run.id.desc()).first())
+
+
+def active_run(env: m.Environment) -> Optional[m.Run]:
+    return (m.Run.select().where((m.Run.environment == env) & (m.Run.state.in_(ACTIVE_STATES)))
+            .order_by(m.Run.id.desc()).first())
+
+
+def runs_page(env_name: str | None = None, before_id: int | None = None, after_id: int | None = None,
+              limit: int = 20) -> list[m.Run]:
+    """A page of runs, newest first, by keyset on the run id (cheap at any depth)."""
+    q = m.Run.select()
+    if env_name:
+        q = q.where(m.Run.env_name == env_name)
+    if before_id is not None:
+        q = q.where(m.Run.id < before_id)
+    if after_id is not None:
+        rows = list(q.where(m.Run.id > after_id).order_by(m.Run.id.asc()).limit(limit))
+        return rows[::-1]
+    return list(q.order_by(m.Run.id.desc()).limit(limit))
+
+
+def steps(run_row: m.Run) -> list[m.Step]:
+    return list(run_row.steps.order_by(m.Step.seq))
+
+
+def log_page(run_id: int, kind: str, start_seq: int = 0, limit: int = 50, backwards: bool = False) -> list[m.LogEntry]:
+    """A page of a run's log by sequence number (uses the (run, kind, seq) index)."""
+    q = m.LogEntry.select().where((m.LogEntry.run == run_id) & (m.LogEntry.kind == kind))
+    if backwards:
+        rows = list(q.where(m.LogEntry.seq < start_seq).order_by(m.LogEntry.seq.desc()).limit(limit))
+        return rows[::-1]
+    return list(q.where(m.LogEntry.seq >= start_seq).order_by(m.LogEntry.seq).limit(limit))
+
+
+def log_bounds(run_id: int, kind: str) -> tuple[int, int]:
+    """Lowest and highest sequence number of a run's log (0, -1 when empty)."""
+    row = (m.LogEntry.select(fn.MIN(m.LogEntry.seq).alias("lo"), fn.MAX(m.LogEntry.seq).alias("hi"))
+           .where((m.LogEntry.run == run_id) & (m.LogEntry.kind == kind)).dicts().get())
+    return (row["lo"], row["hi"]) if row["lo"] is not None else (0, -1)
+
+
+def log_find(run_id: int, kind: str, text: str, from_seq: int, forward: bool = True) -> Optional[int]:
+    """Sequence number of the next line containing TEXT (case-insensitive), or None."""
+    q = m.LogEntry.select(m.LogEntry.seq).where(
+        (m.LogEntry.run == run_id) & (m.LogEntry.kind == kind) & (m.LogEntry.text.contains(text)))
+    if forward:
+        q = q.where(m.LogEntry.seq > from_seq).order_by(m.LogEntry.seq)
+    else:
+        q = q.where(m.LogEntry.seq < from_seq).order_by(m.LogEntry.seq.desc())
+    row = q.first()
+    return row.seq if row else None
+
+
+def run_summary(r: m.Run) -> dict:
+    """A run as plain data (CLI --json, monitoring)."""
+    return {
+        "id": r.id, "environment": r.env_name, "function": r.function, "state": r.state,
+        "requested_by": r.requested_by, "requested_at": _iso(r.requested_at), "started_at": _iso(r.started_at),
+        "ended_at": _iso(r.ended_at), "duration": r.duration, "current_step": r.current_step,
+        "suspended_seconds": r.suspended_seconds, "resume_confirmed": r.resume_confirmed,
+        "flash_time": _iso(r.flash_time), "space_used_bytes": r.space_used_bytes, "message": r.message,
+        "steps": [{"seq": s.seq, "name": s.name, "status": s.status, "started_at": _iso(s.started_at),
+                   "ended_at": _iso(s.ended_at), "duration": s.duration, "detail": s.detail}
+                  for s in steps(r)],
+    }
+
+
+def _iso(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat(timespec="seconds") + "Z" if value else None

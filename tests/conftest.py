@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh store per test (SQLite, or PostgreSQL when FLASH4I_TEST_PG is set)."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Never touch the developer's own store or lab state."""
+    monkeypatch.setenv("FLASH4I_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLASH4I_DB", raising=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def _pg_url() -> str | None:
+    return os.environ.get("FLASH4I_TEST_PG")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test (skipped without FLASH4I_TEST_PG)."""
+    base = _pg_url()
+    if not base:
+        pytest.skip("FLASH4I_TEST_PG is not set (CI starts a throw-away PostgreSQL)")
+    import psycopg2
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    url = base.rsplit("/", 1)[0] + "/" + name
+    yield url
+    from flash4i_tui.store.db import database
+    if database.obj is not None and not database.obj.is_closed():
+        database.obj.close()
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def store_url(request, tmp_path):
+    """Both backends: SQLite always, PostgreSQL when CI provides it."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url):
+    from flash4i_tui.store import open_store
+    db = open_store(store_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url):
+    from flash4i_tui.store import open_store
+    db = open_store(sqlite_url)
+    yield db
+    db.close()
