@@ -1,0 +1,255 @@
+"""SSH sessions to devices (HMC, Storage Virtualize, IBM i), over paramiko.
+
+- Host keys are checked strictly against known_hosts: an unknown or changed key refuses
+  the connection (no auto-accept, ever).
+- Authentication by key file, ssh-agent, or a password read from an environment
+  variable named in the configuration (the password itself is never stored).
+- One transport per device per run; every command opens a new channel on it (an SSH
+  exec channel carries exactly one command) and has its own timeout.
+- Every command and its answer go to the log callback, with secrets redacted.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import paramiko
+
+from ..errors import DeviceError, DeviceUnreachable, HostKeyError, StepTimeout
+
+LOG_LIMIT = 4000          # characters of stdout/stderr kept per logged command
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach one device."""
+
+    name: str                       # flash4i's name of the device (HMC1, FS9500, PROD)
+    host: str
+    port: int
+    user: str
+    auth: dict                      # {"key_file": p} | {"agent": True} | {"password_env": NAME}
+    known_hosts: Optional[str] = None
+    connect_timeout: float = 15.0
+    keepalive: int = 30
+
+    @classmethod
+    def from_row(cls, name: str, host: str, port: int, user: str, auth: dict, known_hosts: Optional[str]):
+        return cls(name=name, host=host, port=port, user=user, auth=dict(auth or {}), known_hosts=known_hosts)
+
+
+@dataclass
+class CommandResult:
+    command: str
+    stdout: str
+    stderr: str
+    exit_status: int
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+@dataclass
+class LogEvent:
+    """One command sent to a device, for the run's internal log."""
+
+    device: str
+    command: str
+    exit_status: Optional[int]
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    error: str = ""
+
+
+LogSink = Callable[[LogEvent], None]
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= LOG_LIMIT else text[:LOG_LIMIT] + f"... [{len(text) - LOG_LIMIT} more characters]"
+
+
+class SshSession:
+    """A lazily opened, re-usable SSH connection to one device."""
+
+    def __init__(self, endpoint: Endpoint, log: Optional[LogSink] = None, redact: Sequence[str] = ()):
+        self.endpoint = endpoint
+        self._log = log
+        self._client: Optional[paramiko.SSHClient] = None
+        self._lock = threading.Lock()
+        self._secrets = list(redact)
+
+    # ---------------------------------------------------------------- connection
+
+    def _password(self) -> Optional[str]:
+        name = self.endpoint.auth.get("password_env")
+        if not name:
+            return None
+        value = os.environ.get(name)
+        if not value:
+            raise DeviceUnreachable(self.endpoint.name, "connect",
+                                    f"environment variable {name} (password_env) is not set")
+        self._secrets.append(value)
+        return value
+
+    def _known_hosts(self) -> Path:
+        path = Path(self.endpoint.known_hosts).expanduser() if self.endpoint.known_hosts else \
+            Path("~/.ssh/known_hosts").expanduser()
+        if not path.exists():
+            raise HostKeyError(self.endpoint.name, "connect",
+                               f"known_hosts file {path} does not exist; host keys are never accepted blindly")
+        return path
+
+    def connect(self) -> paramiko.SSHClient:
+        with self._lock:
+            if self._client is not None:
+                transport = self._client.get_transport()
+                if transport is not None and transport.is_active():
+                    return self._client
+                self._client.close()
+                self._client = None
+            ep = self.endpoint
+            client = paramiko.SSHClient()
+            client.load_host_keys(str(self._known_hosts()))
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            key_file = ep.auth.get("key_file")
+            try:
+                client.connect(
+                    ep.host, port=ep.port, username=ep.user,
+                    key_filename=str(Path(key_file).expanduser()) if key_file else None,
+                    password=self._password(),
+                    allow_agent=bool(ep.auth.get("agent")), look_for_keys=False,
+                    timeout=ep.connect_timeout, banner_timeout=ep.connect_timeout,
+                    auth_timeout=ep.connect_timeout,
+                )
+            except paramiko.BadHostKeyException as exc:
+                raise HostKeyError(ep.name, "connect",
+                                   f"host key of {ep.host}:{ep.port} does not match known_hosts "
+                                   f"(got {exc.key.get_name()} {exc.key.fingerprint}); refusing to connect") from None
+            except paramiko.SSHException as exc:
+                if "not found in known_hosts" in str(exc):
+                    raise HostKeyError(ep.name, "connect",
+                                       f"host key of [{ep.host}]:{ep.port} is not in {self._known_hosts()}; "
+                                       "verify its fingerprint and add it (ssh-keyscan)") from None
+                raise DeviceUnreachable(ep.name, "connect", f"SSH to {ep.host}:{ep.port} failed: {exc}") from None
+            except (OSError, socket.timeout, EOFError) as exc:
+                raise DeviceUnreachable(ep.name, "connect",
+                                        f"cannot reach {ep.host}:{ep.port}: {exc or type(exc).__name__}") from None
+            transport = client.get_transport()
+            if transport is not None:
+                transport.set_keepalive(ep.keepalive)
+            self._client = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> "SshSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- commands
+
+    def run(self, command: str, timeout: float, input_text: Optional[str] = None) -> CommandResult:
+        """Run one command; return its output and exit status. Never raises for a non-zero exit."""
+        client = self.connect()
+        start = time.monotonic()
+        deadline = start + timeout
+        try:
+            transport = client.get_transport()
+            if transport is None or not transport.is_active():
+                raise EOFError("connection closed")
+            channel = transport.open_session(timeout=min(timeout, self.endpoint.connect_timeout))
+            channel.settimeout(0.2)
+            channel.exec_command(command)
+            if input_text is not None:
+                channel.sendall(input_text.encode())
+                channel.shutdown_write()
+            out, err = bytearray(), bytearray()
+            while True:
+                while channel.recv_ready():
+                    out += channel.recv(65536)
+                while channel.recv_stderr_ready():
+                    err += channel.recv_stderr(65536)
+                if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                    break
+                if channel.closed and not channel.exit_status_ready():
+                    raise EOFError("the device closed the channel before the command ended")
+                if time.monotonic() > deadline:
+                    channel.close()
+                    self._emit(LogEvent(self.endpoint.name, self._r(command), None, self._r(out.decode(errors="replace")),
+                                        self._r(err.decode(errors="replace")), time.monotonic() - start,
+                                        f"no answer within {timeout:.0f}s"))
+                    raise StepTimeout(f"{self.endpoint.name}: command did not end within {timeout:.0f}s: "
+                                      f"{self._r(command)}")
+                time.sleep(0.01)
+            status = channel.recv_exit_status()
+            channel.close()
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            self.close()
+            self._emit(LogEvent(self.endpoint.name, self._r(command), None, duration=time.monotonic() - start,
+                                error=f"connection lost: {exc}"))
+            raise DeviceUnreachable(self.endpoint.name, self._r(command), f"connection lost: {exc}") from None
+        result = CommandResult(command, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace"),
+                               status, time.monotonic() - start)
+        self._emit(LogEvent(self.endpoint.name, self._r(command), status, self._r(result.stdout),
+                            self._r(result.stderr), result.duration))
+        return result
+
+    def sftp(self) -> paramiko.SFTPClient:
+        try:
+            return self.connect().open_sftp()
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            raise DeviceUnreachable(self.endpoint.name, "sftp", f"cannot open SFTP: {exc}") from None
+
+    def _r(self, text: str) -> str:
+        return _clip(_redact(text, self._secrets))
+
+    def _emit(self, event: LogEvent) -> None:
+        if self._log is not None:
+            self._log(event)
+
+
+def require_ok(result: CommandResult, device: str, parse_error: Callable[[CommandResult], DeviceError]) -> CommandResult:
+    """Raise the device's own error for a failed command."""
+    if not result.ok:
+        raise parse_error(result)
+    return result
+
+
+@dataclass
+class SessionPool:
+    """One session per device for the duration of a run."""
+
+    log: Optional[LogSink] = None
+    sessions: dict = field(default_factory=dict)
+
+    def get(self, endpoint: Endpoint) -> SshSession:
+        session = self.sessions.get(endpoint.name)
+        if session is None:
+            session = self.sessions[endpoint.name] = SshSession(endpoint, self.log)
+        return session
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
