@@ -104,6 +104,7 @@ class World:
         self.systems: Dict[str, Any] = {}       # managed systems by name (lab.hmc)
         self.hmcs: Dict[str, Any] = {}          # HMCs by name (lab.hmc)
         self.network = Network(self)
+        self.running: Dict[tuple, Any] = {}     # (managed system, lpar id) -> running IBM i (lab.ibmi)
         self.events: List[Event] = []
         self.conflicts: List[Event] = []
         self._seq = itertools.count(1)
@@ -174,6 +175,16 @@ class World:
                 images.append(DiskImage(image.set_id, image.unit, image.units, state, consistency,
                                         self.clock.now()))
             return images
+
+    def volume_overwritten(self, volume: Any, why: str) -> None:
+        """A FlashCopy wrote onto VOLUME. If a running partition uses it, that is a disaster:
+        record it as a conflict and crash that partition, as a real system would."""
+        with self.lock:
+            victims = [rt for rt in self.running.values() if volume in getattr(rt, "volumes", ())]
+        for runtime in victims:
+            self.conflict("overwrite", f"{why} overwrote {volume.name}, in use by running partition "
+                                       f"{getattr(runtime, 'label', runtime)}", volume=volume.name)
+            runtime.crash(f"disk unit {volume.name} was overwritten while in use")
 
     # ---------------------------------------------------------------- time
 
