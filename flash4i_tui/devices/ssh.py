@@ -124,7 +124,10 @@ class SshSession:
                 self._client = None
             ep = self.endpoint
             client = paramiko.SSHClient()
-            client.load_host_keys(str(self._known_hosts()))
+            try:
+                client.load_host_keys(str(self._known_hosts()))
+            except (paramiko.hostkeys.InvalidHostKey, OSError, ValueError) as exc:
+                raise HostKeyError(ep.name, "connect", f"cannot read known_hosts {self._known_hosts()}: {exc}") from None
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
             key_file = ep.auth.get("key_file")
             try:
@@ -152,6 +155,10 @@ class SshSession:
             transport = client.get_transport()
             if transport is not None:
                 transport.set_keepalive(ep.keepalive)
+                try:  # commands are small request/answer exchanges: don't let Nagle delay them
+                    transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except (OSError, AttributeError):
+                    pass
             self._client = client
             return client
 

@@ -17,8 +17,24 @@ from pathlib import Path
 from typing import Dict, Optional, Set, Tuple
 
 import paramiko
+from paramiko.common import MSG_CHANNEL_REQUEST
 
 log = logging.getLogger("flash4i.lab")
+
+
+def _handle_request_then_signal(channel: paramiko.Channel, message) -> None:
+    """paramiko answers an exec request only after the server callback returns; a fast command
+    thread could close the channel before that answer leaves, which clients see as
+    'Channel closed'. The command thread waits for this signal before writing anything."""
+    paramiko.Channel._handle_request(channel, message)
+    replied = getattr(channel, "lab_replied", None)
+    if replied is not None:
+        replied.set()
+
+
+class _LabTransport(paramiko.Transport):
+    _channel_handler_table = dict(paramiko.Transport._channel_handler_table)
+    _channel_handler_table[MSG_CHANNEL_REQUEST] = _handle_request_then_signal
 
 
 def load_or_create_key(path: Path) -> paramiko.PKey:
@@ -46,6 +62,8 @@ class Conn:
     owner: object = None                  # what answers on this connection (e.g. an IBM i system)
     cancel: threading.Event = field(default_factory=threading.Event)
     transport: Optional[paramiko.Transport] = None
+    # paramiko holds channels weakly: keep accepted ones alive until their command ends.
+    channels: list = field(default_factory=list)
 
 
 class _Server(paramiko.ServerInterface):
@@ -73,6 +91,7 @@ class _Server(paramiko.ServerInterface):
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         text = command.decode("utf-8", errors="replace")
+        channel.lab_replied = threading.Event()
         threading.Thread(target=self.front._run_channel, args=(channel, text, self.conn),
                          name=f"lab-{self.front.label}-exec", daemon=True).start()
         return True
@@ -159,7 +178,8 @@ class SshFront:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             client.close()
             return
-        transport = paramiko.Transport(client)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no 40 ms Nagle stalls
+        transport = _LabTransport(client)
         conn.transport = transport
         transport.add_server_key(key)
         sftp = self.sftp_interface(conn)
@@ -173,7 +193,9 @@ class SshFront:
             return
         try:
             while transport.is_active() and not self._stop.is_set():
-                transport.accept(0.5)   # channels are handled by the exec callbacks
+                channel = transport.accept(0.5)   # commands run in the exec callbacks
+                if channel is not None:
+                    conn.channels.append(channel)
         finally:
             conn.cancel.set()
             transport.close()
@@ -202,6 +224,7 @@ class SshFront:
                     err = fault.message + "\n"
             else:
                 out, err, status = self.execute(command, conn)
+            channel.lab_replied.wait(10)
             if out:
                 channel.sendall(out.encode() if isinstance(out, str) else out)
             if err:
@@ -220,6 +243,8 @@ class SshFront:
                 channel.close()
             except Exception:
                 pass
+            if channel in conn.channels:
+                conn.channels.remove(channel)
 
     def fault_device(self, conn: Conn) -> str:
         """The device name fault rules match against."""
