@@ -286,6 +286,9 @@ PARTITION = Record({
     "lpar_id": Field(Int(1, 1000)),
     "profile": Field(Str(lambda v: names.hmc_name(v, "profile name"))),
     "ssh": Field(Record(_endpoint_fields(22))),
+    # Host objects on the storage that are this partition's own (NPIV WWPNs): a target mapped
+    # to any other host belongs to someone else and is refused.
+    "storage_hosts": Field(ListOf(Str(lambda v: names.svc_name(v, "storage host name"))), list),
     "description": Field(Str(), ""),
 })
 
@@ -304,11 +307,11 @@ INTERFACE = Record({
 
 def _attach_check(rec: dict, path: Path_, ctx: Context) -> None:
     if rec["type"] == "vscsi":
-        for key in ("vios", "vhost"):
+        for key in ("vios", "vhost", "storage_hosts"):
             if not rec.get(key):
                 ctx.problem(path + (key,), "is required for vSCSI attachment")
-    elif rec.get("vios") or rec.get("vhost"):
-        ctx.problem(path, "vios and vhost apply to vSCSI attachment only")
+    elif rec.get("vios") or rec.get("vhost") or rec.get("storage_hosts"):
+        ctx.problem(path, "vios, vhost and storage_hosts apply to vSCSI attachment only")
 
 
 def _copy_check(rec: dict, path: Path_, ctx: Context) -> None:
@@ -338,7 +341,9 @@ ENVIRONMENT = Record({
         "type": Field(Str(choices=ATTACH_TYPES)),
         "vios": Field(Str(lambda v: names.hmc_name(v, "VIOS partition name"), nullable=True), None),
         "vhost": Field(Str(names.vios_device, nullable=True), None),
-    }, check=_attach_check), lambda: {"type": "npiv", "vios": None, "vhost": None}),
+        # the VIOS's own host objects on the storage (vSCSI): targets may be mapped only to them
+        "storage_hosts": Field(ListOf(Str(lambda v: names.svc_name(v, "storage host name"))), list),
+    }, check=_attach_check), lambda: {"type": "npiv", "vios": None, "vhost": None, "storage_hosts": []}),
     "quiesce": Field(Record({
         "timeout": Field(Int(1, 3600), 60),
         "action": Field(Str(choices=QUIESCE_ACTIONS), "*END"),

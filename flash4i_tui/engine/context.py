@@ -1,0 +1,185 @@
+"""Everything a step needs while a run executes: definitions, device drivers, logging, time."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, TypeVar
+
+from ..devices.ssh import Endpoint, LogEvent, SessionPool
+from ..errors import RunCancelled, StepTimeout
+from ..store import models as m
+from ..store.db import utcnow, write_transaction
+
+T = TypeVar("T")
+
+
+@dataclass
+class Defs:
+    """The definitions a run works with: the environment as queued, and the live device rows."""
+
+    env: dict                      # the environment record snapshotted when the run was queued
+    source: m.Partition
+    clone: m.Partition
+    storage: m.StorageSystem
+
+    @classmethod
+    def load(cls, env: dict) -> "Defs":
+        def partition(name: str) -> m.Partition:
+            return m.Partition.get(m.Partition.name == name)
+        return cls(env=env, source=partition(env["source"]), clone=partition(env["clone"]),
+                   storage=m.StorageSystem.get(m.StorageSystem.name == env["storage"]))
+
+    @property
+    def function(self) -> str:
+        return self.env["function"]
+
+    @property
+    def starts_clone(self) -> bool:
+        return self.function != "*NONE"
+
+    @property
+    def vscsi(self) -> bool:
+        return self.env["attach"]["type"] == "vscsi"
+
+    @property
+    def pairs(self) -> list:
+        return [(p["source"], p["target"]) for p in self.env["volumes"]]
+
+    @property
+    def targets(self) -> list:
+        return [t for _, t in self.pairs]
+
+
+def hmc_endpoint(partition: m.Partition) -> Endpoint:
+    hmc = partition.managed_system.hmc
+    return Endpoint.from_row(hmc.name, hmc.host, hmc.port, hmc.user, hmc.auth, hmc.known_hosts)
+
+
+def ibmi_endpoint(partition: m.Partition) -> Endpoint:
+    return Endpoint.from_row(partition.name, partition.ssh_host, partition.ssh_port, partition.ssh_user,
+                             partition.ssh_auth, partition.known_hosts)
+
+
+def storage_endpoint(storage: m.StorageSystem) -> Endpoint:
+    return Endpoint.from_row(storage.name, storage.host, storage.port, storage.user, storage.auth,
+                             storage.known_hosts)
+
+
+class RunContext:
+    """One run in progress. Owned by the thread that executes it."""
+
+    poll = 2.0                      # seconds between polls of a device state (tests lower it)
+
+    def __init__(self, run: m.Run, defs: Defs, cancel: threading.Event, poll: Optional[float] = None):
+        self.run = run
+        self.defs = defs
+        self.cancel = cancel
+        if poll is not None:
+            self.poll = poll
+        self.sessions = SessionPool(log=self._log_command)
+        self._drivers: Dict[str, object] = {}
+        self._seq = _next_seq(run.id, "INTERNAL")
+        self._seq_lock = threading.Lock()
+        self.step: Optional[m.Step] = None
+        self.deadline = float("inf")
+
+    # ---------------------------------------------------------------- logging
+
+    def log(self, text: str, msg_id: str = "", severity: int = 0, source: str = "flash4i") -> None:
+        """A line of the run's internal log (kept in the store with the run)."""
+        with self._seq_lock:
+            seq, self._seq = self._seq, self._seq + 1
+        with write_transaction():
+            m.LogEntry.create(run=self.run.id, kind="INTERNAL", seq=seq, logged_at=utcnow(), msg_id=msg_id,
+                              severity=severity, source=source, text=text)
+
+    def _log_command(self, event: LogEvent) -> None:
+        status = "no answer" if event.exit_status is None else f"exit {event.exit_status}"
+        lines = [f"> {event.command}  [{status}, {event.duration:.2f}s]"]
+        for label, text in (("out", event.stdout), ("err", event.stderr), ("error", event.error)):
+            if text and text.strip():
+                lines.append(f"  {label}: {text.strip()}")
+        self.log("\n".join(lines), severity=0 if event.exit_status == 0 else 20, source=event.device)
+
+    # ---------------------------------------------------------------- drivers
+
+    def driver(self, key: str, make: Callable[[], T]) -> T:
+        if key not in self._drivers:
+            self._drivers[key] = make()
+        return self._drivers[key]  # type: ignore[return-value]
+
+    def hmc(self, partition: m.Partition):
+        from ..devices.hmc import HmcDriver
+        endpoint = hmc_endpoint(partition)
+        return self.driver(f"hmc:{endpoint.name}", lambda: HmcDriver(self.sessions.get(endpoint), endpoint.name))
+
+    def storage(self):
+        from ..devices.storage import driver_for
+        storage = self.defs.storage
+        return self.driver(f"storage:{storage.name}",
+                           lambda: driver_for(storage.type, self.sessions.get(storage_endpoint(storage)),
+                                              storage.name, storage.options or {}))
+
+    def ibmi(self, partition: m.Partition):
+        from ..devices.ibmi import IbmiDriver
+        endpoint = ibmi_endpoint(partition)
+        return self.driver(f"ibmi:{endpoint.name}", lambda: IbmiDriver(self.sessions.get(endpoint), endpoint.name))
+
+    def forget(self, partition: m.Partition) -> None:
+        """Drop the SSH session to a partition (it restarted, or it changed its address)."""
+        endpoint = ibmi_endpoint(partition)
+        session = self.sessions.sessions.pop(endpoint.name, None)
+        if session is not None:
+            session.close()
+        self._drivers.pop(f"ibmi:{endpoint.name}", None)
+
+    def close(self) -> None:
+        self.sessions.close()
+
+    # ---------------------------------------------------------------- time and progress
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def bounded(self, seconds: float) -> float:
+        """A command timeout that never runs past the step's bound."""
+        left = self.remaining()
+        if left <= 0:
+            raise StepTimeout(f"step {self.step.name if self.step else ''} ran past its bound")
+        return max(1.0, min(seconds, left))
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise RunCancelled("the run was asked to stop")
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between polls; wakes early on cancel; never past the step's bound."""
+        self.check_cancel()
+        wait = min(seconds, max(0.0, self.remaining()))
+        if self.cancel.wait(wait):
+            self.check_cancel()
+        if self.remaining() <= 0:
+            raise StepTimeout(f"step {self.step.name if self.step else ''} ran past its bound")
+
+    def progress(self, percent: Optional[float], detail: Optional[str] = None) -> None:
+        """Show progress of the current step on the live panel."""
+        if self.step is None:
+            return
+        fields = {"progress": None if percent is None else max(0.0, min(100.0, float(percent)))}
+        if detail is not None:
+            fields["detail"] = detail
+        with write_transaction():
+            m.Step.update(**fields).where(m.Step.id == self.step.id).execute()
+
+    def update_run(self, **fields) -> None:
+        with write_transaction():
+            m.Run.update(**fields).where(m.Run.id == self.run.id).execute()
+        for key, value in fields.items():
+            setattr(self.run, key, value)
+
+
+def _next_seq(run_id: int, kind: str) -> int:
+    from peewee import fn
+    top = m.LogEntry.select(fn.MAX(m.LogEntry.seq)).where((m.LogEntry.run == run_id) & (m.LogEntry.kind == kind)).scalar()
+    return 0 if top is None else top + 1

@@ -1,0 +1,66 @@
+"""The clone order: what the clone must become, written on the source before the flash.
+
+The order lands in the source's IFS, so the FlashCopy carries it to the clone, which reads
+it at IPL. Orders are keyed by the clone's partition id: one production can feed several
+clones without one clone ever reading another's order. The agent on the clone checks the
+partition id, the run id and the expiry before acting on it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from ..store.db import utcnow
+from .context import Defs
+
+AGENT_DIR = "/QOpenSys/flash4i"          # the agent's folder on IBM i (agent, orders, status, logs)
+ORDER_LIFETIME = timedelta(hours=24)     # an order older than this is ignored by the agent
+
+
+def order_path(clone_lpar_id: int, agent_dir: str = AGENT_DIR) -> str:
+    return f"{agent_dir}/orders/lpar{clone_lpar_id}.json"
+
+
+def status_path(run_id: int, agent_dir: str = AGENT_DIR) -> str:
+    return f"{agent_dir}/status/run{run_id}.json"
+
+
+def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
+    """The order document (plain JSON) for the agent on the clone."""
+    env = defs.env
+    ident = env["clone_identity"]
+    now = utcnow()
+    return {
+        "version": 1,
+        "run_id": run_id,
+        "environment": env["name"],
+        "function": env["function"],
+        "created_at": now.isoformat() + "Z",
+        "expires_at": (now + ORDER_LIFETIME).isoformat() + "Z",
+        "source": {
+            "partition_id": defs.source.lpar_id,
+            "lpar_name": defs.source.lpar_name,
+            "system_name": source_info.get("host_name"),
+            "serial_number": source_info.get("serial_number"),
+        },
+        "clone": {
+            "partition_id": defs.clone.lpar_id,
+            "lpar_name": defs.clone.lpar_name,
+            "system_name": ident["system_name"],
+            "interfaces": ident["interfaces"],
+            "default_route": ident["default_route"],
+            "ssh_address": defs.clone.ssh_host,
+        },
+        "hold": {
+            "job_schedule_entries": ident["hold_job_schedules"],
+            "advanced_job_scheduler": ident["end_job_scheduler"],
+        },
+        "brms": env.get("brms"),
+        "save21": env.get("save21"),
+        "user": env.get("user"),
+        "status_path": status_path(run_id),
+    }
+
+
+def order_bytes(order: dict) -> bytes:
+    return (json.dumps(order, indent=2, sort_keys=True) + "\n").encode()

@@ -1,0 +1,213 @@
+"""Executing one run: its steps in order, each recorded as it goes, production first.
+
+- Every step is a record (status, start, end, duration, detail) written when it starts and
+  when it ends, so a panel follows the run live.
+- Each step has a bound; waits inside it never run past it (StepTimeout).
+- Production is resumed on every path out of QUIESCE: a failure, a timeout, a cancel, or
+  the worker being stopped. The resume itself is never cancelled.
+- A run picked up again after a worker died continues from its first unfinished step:
+  production is resumed first if it could still be suspended, and a run that is past FLASH
+  is never flashed again. A run that cannot continue is closed as failed, with the reason.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Optional
+
+from ..errors import DeviceError, Flash4iError, RunCancelled
+from ..store import models as m
+from ..store.db import utcnow, write_transaction
+from .context import Defs, RunContext
+from .plan import STEP_NAMES, SUSPEND_WINDOW, StepDef, plan_for, step_named
+from .queue import release_locks
+
+DONE = ("OK", "SKIPPED")
+
+
+class RunInterrupted(Exception):
+    """The worker is stopping: leave the run to be picked up again (production already resumed)."""
+
+
+def execute(run_id: int, cancel: threading.Event, stopping: Optional[threading.Event] = None,
+            poll: Optional[float] = None) -> str:
+    """Run (or continue) RUN_ID to its end. Returns the final state."""
+    run = m.Run.get_by_id(run_id)
+    try:
+        defs = Defs.load(run.snapshot)
+    except m.Partition.DoesNotExist as exc:
+        return _close(run, "FAILED", f"a partition or storage of the environment no longer exists: {exc}")
+    ctx = RunContext(run, defs, cancel, poll=poll)
+    try:
+        return _execute(ctx, stopping or threading.Event())
+    finally:
+        ctx.close()
+
+
+def _execute(ctx: RunContext, stopping: threading.Event) -> str:
+    run = ctx.run
+    plan = plan_for(ctx.defs)
+    rows = _step_rows(run, plan)
+    if run.started_at is None:
+        ctx.update_run(started_at=utcnow())
+        ctx.log(f"run {run.id} of {run.env_name} ({run.function}) started by {run.requested_by}")
+    else:
+        ctx.log(f"run {run.id} picked up again after its worker stopped (phase {run.phase})")
+    failure: Optional[str] = None
+    interrupted = False
+    try:
+        failure = _recover(ctx, rows)
+        for stepdef in plan:
+            if failure is not None:
+                break
+            row = rows[stepdef.name]
+            if row.status in DONE:
+                continue
+            if stepdef.name == "RESUME" and run.phase not in SUSPEND_WINDOW:
+                _record_skip(row, "production was not suspended")
+                continue
+            if stopping.is_set():
+                interrupted = True
+                break
+            failure = _run_step(ctx, stepdef, row)
+    finally:
+        # Production first: whatever happened above, an open suspend is closed now.
+        if run.phase in SUSPEND_WINDOW:
+            resume_failure = _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
+            if resume_failure:
+                failure = (failure + "; " if failure else "") + resume_failure
+    if interrupted and failure is None:
+        _release(run)
+        ctx.log("worker stopping: run left for another worker to continue")
+        return "RUNNING"
+    if failure is None:
+        ctx.update_run(phase="DONE")
+        return _close(run, "SUCCEEDED", "")
+    state = "CANCELLED" if ctx.cancel.is_set() and run.cancel_requested else "FAILED"
+    return _close(run, state, failure)
+
+
+def _step_rows(run: m.Run, plan) -> dict:
+    """The run's step records, created PENDING up front so the whole plan shows at once."""
+    existing = {s.name: s for s in m.Step.select().where(m.Step.run == run)}
+    missing = [dict(run=run, seq=i, name=s.name, status="PENDING") for i, s in enumerate(plan)
+               if s.name not in existing]
+    if missing:
+        with write_transaction():
+            m.Step.insert_many(missing).execute()
+        existing = {s.name: s for s in m.Step.select().where(m.Step.run == run)}
+    return existing
+
+
+def _run_step(ctx: RunContext, stepdef: StepDef, row: m.Step, cleanup: bool = False) -> Optional[str]:
+    """Run one step and record it. Returns None on success, else the failure text."""
+    defs = ctx.defs
+    if not stepdef.applies(defs):
+        _record_skip(row, stepdef.why_skipped)
+        return None
+    bound = stepdef.bound(defs)
+    started = utcnow()
+    with write_transaction():
+        m.Step.update(status="RUNNING", started_at=started, ended_at=None, duration=None, bound_seconds=bound,
+                      progress=None, detail="").where(m.Step.id == row.id).execute()
+    ctx.update_run(current_step=stepdef.name)
+    ctx.step = row
+    ctx.deadline = time.monotonic() + bound
+    t0 = time.monotonic()
+    status, detail, failure = "OK", "", None
+    saved_cancel = ctx.cancel
+    if stepdef.name == "RESUME":
+        ctx.cancel = threading.Event()      # the resume is never cancelled
+    try:
+        detail = stepdef.run(ctx) or ""
+    except RunCancelled as exc:
+        status, failure = "FAILED", f"{stepdef.name}: {exc}"
+        detail = str(exc)
+    except Flash4iError as exc:
+        status, failure = "FAILED", f"{stepdef.name}: {exc}"
+        detail = str(exc)
+    except Exception as exc:  # a bug must still end the run cleanly, with production resumed
+        status, failure = "FAILED", f"{stepdef.name}: internal error {type(exc).__name__}: {exc}"
+        detail = failure
+        ctx.log(traceback.format_exc(), severity=40)
+    finally:
+        ctx.cancel = saved_cancel
+        ctx.step = None
+        ctx.deadline = float("inf")
+    if cleanup and status == "OK":
+        detail = f"{detail} (on the way out after a failure)"
+    with write_transaction():
+        m.Step.update(status=status, ended_at=utcnow(), duration=time.monotonic() - t0, detail=detail[:4000]) \
+            .where(m.Step.id == row.id).execute()
+    row.status = status
+    ctx.log(f"{stepdef.name} {status}: {detail}", severity=0 if status == "OK" else 40)
+    return failure
+
+
+def _record_skip(row: m.Step, why: str) -> None:
+    now = utcnow()
+    with write_transaction():
+        m.Step.update(status="SKIPPED", started_at=now, ended_at=now, duration=0.0, detail=why).where(
+            m.Step.id == row.id).execute()
+    row.status = "SKIPPED"
+
+
+def _recover(ctx: RunContext, rows: dict) -> Optional[str]:
+    """Make a picked-up run safe to continue; return a failure if it cannot continue."""
+    run = ctx.run
+    flash = rows["FLASH"]
+    if flash.status == "RUNNING" or (flash.status == "FAILED" and run.phase == "SUSPENDED"):
+        # The worker stopped while the start command was out: ask the storage what happened.
+        if run.phase in SUSPEND_WINDOW:
+            _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
+        try:
+            state = ctx.storage().group_state(ctx.defs.env["consistency_group"])
+        except DeviceError as exc:
+            return f"FLASH: the worker stopped during the flash and the storage cannot tell whether it happened: {exc}"
+        flashed = state is not None and state.status in ("copying", "idle_or_copied") and any(
+            mp.start_time for mp in state.mappings)
+        if not flashed:
+            return "FLASH: the worker stopped during the flash; production was resumed; no copy was made"
+        with write_transaction():
+            m.Step.update(status="OK", detail="confirmed from the storage after a worker restart",
+                          ended_at=utcnow()).where(m.Step.id == flash.id).execute()
+        flash.status = "OK"
+        if run.flash_time is None:
+            ctx.update_run(flash_time=utcnow())
+        if run.phase in SUSPEND_WINDOW:
+            ctx.update_run(phase="FLASHED")
+    for name, row in rows.items():
+        if row.status == "RUNNING" and name != "FLASH":
+            # A step cut short by the worker's end is simply run again (all are re-entrant).
+            with write_transaction():
+                m.Step.update(status="PENDING", detail="interrupted by a worker restart; run again").where(
+                    m.Step.id == row.id).execute()
+            row.status = "PENDING"
+    if run.phase in SUSPEND_WINDOW and rows["QUIESCE"].status != "OK":
+        # Suspended (or maybe) but QUIESCE never completed: resume, then quiesce again from scratch.
+        _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
+        for name in ("QUIESCE", "FLASH", "RESUME"):
+            with write_transaction():
+                m.Step.update(status="PENDING").where(m.Step.id == rows[name].id).execute()
+            rows[name].status = "PENDING"
+        ctx.update_run(phase="PREPARED")
+    return None
+
+
+def _release(run: m.Run) -> None:
+    with write_transaction():
+        m.Run.update(worker=None, heartbeat_at=None).where(m.Run.id == run.id).execute()
+
+
+def _close(run: m.Run, state: str, message: str) -> str:
+    ended = utcnow()
+    started = run.started_at or ended
+    with write_transaction():
+        m.Run.update(state=state, ended_at=ended, duration=(ended - started).total_seconds(), message=message[:4000],
+                     current_step=None, worker=None).where(m.Run.id == run.id).execute()
+        release_locks(run)
+    return state
+
+
+__all__ = ["execute", "STEP_NAMES", "RunInterrupted"]

@@ -1,0 +1,318 @@
+"""The steps of a run. Each takes the RunContext and returns a one-line detail for the record.
+
+Every step is safe to run again after a worker restart (it checks before it changes), so a
+run picked up by another worker continues from its first unfinished step. QUIESCE and FLASH
+are the exception: the runner never repeats them once the run is past FLASH.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Dict, List
+
+from peewee import IntegrityError
+
+from ..devices.storage.base import VolumePair
+from ..errors import DeviceError, SafetyRefusal, StepTimeout
+from ..store import models as m
+from ..store.db import utcnow, write_transaction
+from .context import RunContext
+from .order import build_order, order_bytes, order_path
+from .queue import resources_of
+
+NOT_ACTIVATED = "Not Activated"
+
+
+# ------------------------------------------------------------------ CHECK
+
+def check(ctx: RunContext) -> str:
+    """Refuse the run, before any change, if anything could harm a partition or a volume."""
+    defs = ctx.defs
+    source, clone = defs.source, defs.clone
+    if (source.managed_system_id, source.lpar_id) == (clone.managed_system_id, clone.lpar_id):
+        raise SafetyRefusal(f"clone partition {clone.name} is the source LPAR {source.lpar_name}")
+    _check_locks(ctx)
+    src_lpar = _check_lpar(ctx, source)
+    if src_lpar.state != "Running":
+        raise SafetyRefusal(f"source partition {source.name} ({source.lpar_name}) is {src_lpar.state}, not Running")
+    clone_lpar = _check_lpar(ctx, clone)
+    info = ctx.ibmi(source).system_info()
+    if int(info.get("partition_id", -1)) != source.lpar_id:
+        raise SafetyRefusal(f"the IBM i at {source.ssh_host}:{source.ssh_port} is partition "
+                            f"{info.get('partition_id')}, not source partition {source.name} "
+                            f"(id {source.lpar_id}): check the partition's ssh address")
+    ctx.source_info = info
+    volumes = _check_volumes(ctx)
+    if defs.vscsi:
+        _check_vios(ctx, volumes, clone_lpar.state)
+    if defs.starts_clone:
+        addresses = [i["address"] for i in defs.env["clone_identity"]["interfaces"]]
+        if clone.ssh_host not in addresses:
+            raise SafetyRefusal(f"clone partition {clone.name} is reached at {clone.ssh_host}, which is not one of "
+                                f"its clone interfaces ({', '.join(addresses)}): the logs could not come back")
+        from .agentctl import verify_installed
+        verify_installed(ctx.ibmi(source), source)
+    return (f"source {source.lpar_name} Running (id {source.lpar_id}, {info.get('host_name')}); clone "
+            f"{clone.lpar_name} {clone_lpar.state}; {len(defs.pairs)} target volumes checked")
+
+
+def _check_locks(ctx: RunContext) -> None:
+    """The run's resource locks, taken when it was queued, must still be its own."""
+    for resource in resources_of(m.Environment.get(m.Environment.name == ctx.defs.env["name"])):
+        lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == resource)
+        if lock is None or lock.run_id != ctx.run.id:
+            holder = f"run {lock.run_id}" if lock else "nobody"
+            raise SafetyRefusal(f"{resource} is held by {holder}, not by this run")
+
+
+def _check_lpar(ctx: RunContext, partition: m.Partition):
+    system = partition.managed_system.name
+    lpar = ctx.hmc(partition).lpar(system, partition.lpar_name)
+    if lpar.id != partition.lpar_id:
+        raise SafetyRefusal(f"partition {partition.lpar_name} has id {lpar.id} on {system}; the configuration "
+                            f"says {partition.lpar_id}")
+    return lpar
+
+
+def _check_volumes(ctx: RunContext) -> Dict[str, object]:
+    defs = ctx.defs
+    storage = ctx.storage()
+    names = [s for s, _ in defs.pairs] + defs.targets
+    volumes = storage.volumes(names)
+    all_sources = {p.source for p in m.VolumePair.select().join(m.Environment)
+                   .where(m.Environment.storage == defs.storage)}
+    all_sources |= {s for s, _ in defs.pairs}
+    for source, target in defs.pairs:
+        if source not in volumes:
+            raise SafetyRefusal(f"source volume {source} does not exist on {defs.storage.name}")
+        if target not in volumes:
+            raise SafetyRefusal(f"target volume {target} does not exist on {defs.storage.name}")
+        if target in all_sources:
+            raise SafetyRefusal(f"target volume {target} is also a source volume")
+        if volumes[target].capacity_bytes != volumes[source].capacity_bytes:
+            raise SafetyRefusal(f"target volume {target} has {volumes[target].capacity_bytes} bytes, its source "
+                                f"{source} has {volumes[source].capacity_bytes}")
+    # Targets may be mapped only to the clone's own host objects (NPIV), or to its VIOS (vSCSI).
+    own_hosts = set(defs.env["attach"].get("storage_hosts") or []) if defs.vscsi else set(defs.clone.storage_hosts or [])
+    for target, mappings in storage.host_mappings(defs.targets).items():
+        for mapping in mappings:
+            if mapping.host not in own_hosts:
+                raise SafetyRefusal(f"target volume {target} is mapped to host {mapping.host}, which is not "
+                                    f"clone partition {defs.clone.name}'s: it may be in use by a running partition")
+    return volumes
+
+
+def _check_vios(ctx: RunContext, volumes: Dict[str, object], clone_state: str) -> None:
+    """On the VIOS, a target's hdisk may only be mapped to the clone's own vhost."""
+    defs = ctx.defs
+    attach = defs.env["attach"]
+    hmc = ctx.hmc(defs.clone)
+    system = defs.clone.managed_system.name
+    uids = {volumes[t].uid.lower(): t for t in defs.targets}
+    disks = hmc.vios_disks(system, attach["vios"])
+    for vhost in hmc.vios_lsmap(system, attach["vios"]):
+        for vtd in vhost.vtds:
+            uid = disks.get(vtd.backing, "").lower()
+            target = next((t for u, t in uids.items() if u and u in uid), None)
+            if target is None:
+                continue
+            if vhost.name != attach["vhost"] or vhost.client_id != defs.clone.lpar_id:
+                raise SafetyRefusal(f"target volume {target} ({vtd.backing}) is mapped on {attach['vios']} to "
+                                    f"{vhost.name}, client partition {vhost.client_id}, not to the clone")
+
+
+# ------------------------------------------------------------------ before the suspend
+
+def stop_clone(ctx: RunContext) -> str:
+    clone = ctx.defs.clone
+    hmc = ctx.hmc(clone)
+    system = clone.managed_system.name
+    lpar = hmc.lpar(system, clone.lpar_name)
+    if lpar.state == NOT_ACTIVATED:
+        return f"{clone.lpar_name} already Not Activated"
+    if lpar.state != "Shutting Down":
+        hmc.shutdown(system, clone.lpar_name, immediate=True)
+    ctx.progress(None, f"waiting for {clone.lpar_name} to reach Not Activated")
+    hmc.wait_state(system, clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll,
+                   on_progress=lambda state, code: ctx.progress(None, f"{clone.lpar_name}: {state} {code}"))
+    return f"{clone.lpar_name} was {lpar.state}; now Not Activated"
+
+
+def unmap_vios(ctx: RunContext) -> str:
+    """Remove the targets' hdisks from the VIOS so nothing of the old copy stays cached there."""
+    defs = ctx.defs
+    attach = defs.env["attach"]
+    hmc = ctx.hmc(defs.clone)
+    system = defs.clone.managed_system.name
+    uids = [v.uid.lower() for v in ctx.storage().volumes(defs.targets).values()]
+    removed = []
+    for hdisk, uid in sorted(hmc.vios_disks(system, attach["vios"]).items()):
+        if any(u and u in uid.lower() for u in uids):
+            hmc.vios_rmdev(system, attach["vios"], hdisk)
+            removed.append(hdisk)
+    return f"removed {', '.join(removed)} on {attach['vios']}" if removed else "no target hdisk on the VIOS"
+
+
+def prepare_flash(ctx: RunContext) -> str:
+    defs = ctx.defs
+    storage = ctx.storage()
+    group = defs.env["consistency_group"]
+    rate = defs.env["copy"]["rate"]
+    storage.ensure_group(group, [VolumePair(s, t) for s, t in defs.pairs], rate)
+    timeout = (defs.storage.options or {}).get("prepare_timeout", 300)
+    state = storage.prepare(group, timeout=ctx.bounded(timeout))
+    ctx.update_run(phase="PREPARED")
+    return f"consistency group {group}: {state.status} ({len(state.mappings)} mappings, copy rate {rate})"
+
+
+def write_clone_order(ctx: RunContext) -> str:
+    defs = ctx.defs
+    info = getattr(ctx, "source_info", None) or ctx.ibmi(defs.source).system_info()
+    order = build_order(ctx.run.id, defs, info)
+    path = order_path(defs.clone.lpar_id)
+    ibmi = ctx.ibmi(defs.source)
+    ibmi.make_dirs(path.rsplit("/", 1)[0])
+    data = order_bytes(order)
+    ibmi.write_file(path, data, mode=0o600)
+    if ibmi.read_file(path) != data:
+        raise DeviceError(defs.source.name, f"sftp {path}", "the clone order read back differs from what was written")
+    return f"order for partition {defs.clone.lpar_id} written to {path} on {defs.source.name}"
+
+
+# ------------------------------------------------------------------ the suspended window
+
+QUIESCE_LOCK_WAIT = 1800.0
+
+
+def quiesce(ctx: RunContext) -> str:
+    """Flush, then suspend. The flush runs before the suspend so the suspended window stays short."""
+    defs = ctx.defs
+    ibmi = ctx.ibmi(defs.source)
+    _take_source_lock(ctx)
+    ibmi.force_write()
+    q = defs.env["quiesce"]
+    ctx.update_run(phase="SUSPENDING")     # from here on, every path out resumes production
+    ibmi.suspend(timeout=q["timeout"], action=q["action"])
+    ctx.suspended_at = time.monotonic()
+    ctx.update_run(phase="SUSPENDED", suspend_started_at=utcnow())
+    return f"*SYSBAS suspended (SSPTIMO({q['timeout']}) SSPTIMOACN({q['action']}))"
+
+
+def flash(ctx: RunContext) -> str:
+    """Only the start command: nothing else is sent while production is suspended."""
+    group = ctx.defs.env["consistency_group"]
+    ctx.storage().start(group)
+    ctx.update_run(phase="FLASHED", flash_time=utcnow())
+    return f"consistency group {group} started"
+
+
+def resume(ctx: RunContext) -> str:
+    """Resume production. Runs on every path out of QUIESCE, and is never cancelled."""
+    ibmi = ctx.ibmi(ctx.defs.source)
+    try:
+        ibmi.resume()
+    finally:
+        ended = utcnow()
+        started_mono = getattr(ctx, "suspended_at", None)
+        window = time.monotonic() - started_mono if started_mono is not None else None
+        fields = dict(suspend_ended_at=ended)
+        if window is not None:
+            fields["suspended_seconds"] = window
+        ctx.update_run(**fields)
+    phase = "RESUMED" if ctx.run.phase == "FLASHED" else "RESUMED_NO_FLASH"
+    ctx.update_run(phase=phase, resume_confirmed=True)
+    _release_source_lock(ctx)
+    window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
+    return f"*SYSBAS resumed; suspended window {window_text}"
+
+
+def _source_lock_key(ctx: RunContext) -> str:
+    src = ctx.defs.source
+    return f"quiesce:{src.managed_system.hmc.name}/{src.managed_system.name}/{src.lpar_id}"
+
+
+def _take_source_lock(ctx: RunContext) -> None:
+    """Runs of the same source may overlap, but never inside their QUIESCE-FLASH-RESUME windows."""
+    key = _source_lock_key(ctx)
+    deadline = time.monotonic() + min(QUIESCE_LOCK_WAIT, max(1.0, ctx.remaining()))
+    while True:
+        try:
+            with write_transaction():
+                lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == key)
+                if lock is not None and lock.run_id == ctx.run.id:
+                    return
+                if lock is None:
+                    m.ResourceLock.create(resource=key, run=ctx.run.id)
+                    return
+                holder = lock.run_id
+        except IntegrityError:
+            holder = "another run"
+        if time.monotonic() > deadline:
+            raise StepTimeout(f"source {ctx.defs.source.name} stayed in another run's suspend window "
+                              f"(run {holder}) for too long")
+        ctx.progress(None, f"waiting for run {holder} to resume {ctx.defs.source.name}")
+        ctx.sleep(min(ctx.poll, 1.0))
+
+
+def _release_source_lock(ctx: RunContext) -> None:
+    with write_transaction():
+        m.ResourceLock.delete().where((m.ResourceLock.resource == _source_lock_key(ctx)) &
+                                      (m.ResourceLock.run == ctx.run.id)).execute()
+
+
+# ------------------------------------------------------------------ the clone
+
+def map_vios(ctx: RunContext) -> str:
+    defs = ctx.defs
+    attach = defs.env["attach"]
+    hmc = ctx.hmc(defs.clone)
+    system = defs.clone.managed_system.name
+    hmc.vios_cfgdev(system, attach["vios"])
+    disks = hmc.vios_disks(system, attach["vios"])
+    mapped = {vtd.backing for vh in hmc.vios_lsmap(system, attach["vios"]) if vh.name == attach["vhost"]
+              for vtd in vh.vtds}
+    done: List[str] = []
+    for target, info in ctx.storage().volumes(defs.targets).items():
+        hdisk = next((h for h, uid in sorted(disks.items()) if info.uid.lower() in uid.lower()), None)
+        if hdisk is None:
+            raise DeviceError(attach["vios"], "cfgdev", f"no hdisk for target volume {target} (uid {info.uid}) "
+                                                        "after cfgdev: is it mapped to the VIOS on the storage?")
+        if hdisk not in mapped:
+            hmc.vios_mkvdev(system, attach["vios"], hdisk, attach["vhost"])
+        done.append(f"{target}={hdisk}")
+    return f"mapped to {attach['vhost']}: {', '.join(done)}"
+
+
+def start_clone(ctx: RunContext) -> str:
+    clone = ctx.defs.clone
+    hmc = ctx.hmc(clone)
+    system = clone.managed_system.name
+    lpar = hmc.lpar(system, clone.lpar_name)
+    if lpar.state == NOT_ACTIVATED:
+        hmc.activate(system, clone.lpar_name, clone.profile, keylock="norm")
+    ctx.update_run(phase="CLONE_STARTED")
+    code = hmc.wait_ipl(system, clone.lpar_name, timeout=ctx.bounded(ctx.defs.env["ipl_timeout"]), poll=ctx.poll,
+                        on_progress=lambda state, ref: ctx.progress(None, f"{clone.lpar_name}: {state} {ref}"))
+    return f"{clone.lpar_name} IPL complete ({code.code})"
+
+
+# ------------------------------------------------------------------ end of the run
+
+def finish(ctx: RunContext) -> str:
+    defs = ctx.defs
+    parts = []
+    if defs.starts_clone and defs.env["stop_clone_after"]:
+        hmc = ctx.hmc(defs.clone)
+        system = defs.clone.managed_system.name
+        if hmc.lpar(system, defs.clone.lpar_name).state != NOT_ACTIVATED:
+            hmc.shutdown(system, defs.clone.lpar_name, immediate=True)
+            hmc.wait_state(system, defs.clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll)
+        parts.append(f"{defs.clone.lpar_name} stopped")
+    used = ctx.storage().space_used(defs.targets)
+    ctx.update_run(space_used_bytes=used)
+    parts.append(f"space used on the targets: {used} bytes")
+    return "; ".join(parts)
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
