@@ -1,0 +1,132 @@
+"""The storage driver interface: one abstract class every storage family implements.
+
+Modelled on NAPALM's NetworkDriver: the engine talks to `StorageDriver` only; each family
+(svc now, ds8000 and powermax later) implements every method with exactly these
+signatures, and one conformance suite (tests/devices/storage_conformance.py) runs against
+each family's lab device. Values that cross into the engine are frozen dataclasses.
+
+States use the Storage Virtualize words (reference §1.4) for every family, so the engine
+has one vocabulary: a family whose device says otherwise maps its own states onto these.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+MAPPING_STATES = ("idle_or_copied", "preparing", "prepared", "copying", "stopping", "stopped", "suspended")
+GROUP_STATES = MAPPING_STATES + ("empty",)
+# A group in one of these holds no running copy: safe to change, re-prepare or delete.
+STOPPED_STATES = ("idle_or_copied", "stopped", "empty")
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    id: str
+    uid: str                 # the SCSI identifier the hosts see (vdisk_UID on SVC)
+    capacity_bytes: int      # virtual size
+    used_bytes: int          # written data (thin); equals capacity for a fully allocated volume
+    thin: bool
+    status: str              # online | offline | degraded
+
+
+@dataclass(frozen=True)
+class HostMapping:
+    volume: str
+    host: str
+    scsi_id: int
+
+
+@dataclass(frozen=True)
+class MappingState:
+    name: str
+    source: str
+    target: str
+    status: str              # one of MAPPING_STATES
+    progress: int            # background copy, 0..100
+    copy_rate: int           # 0: no background copy (space-efficient snapshot)
+    start_time: str | None   # as the device prints it (SVC: YYMMDDhhmmss); None if never started
+
+
+@dataclass(frozen=True)
+class GroupState:
+    name: str
+    status: str              # one of GROUP_STATES
+    mappings: tuple[MappingState, ...]
+    start_time: str | None
+
+
+@dataclass(frozen=True)
+class VolumePair:
+    source: str
+    target: str
+
+
+class StorageDriver(ABC):
+    """One storage system. Constructors differ per family (transport, options) and live in
+    the subclasses; every other public method has exactly the signature below.
+
+    Errors: a command the device refuses raises DeviceError(device, command, message,
+    msg_id) with the device's own message id; an answer that cannot be parsed raises
+    DeviceError naming the command; a bounded wait that runs out raises StepTimeout; a
+    request that would harm volumes of something else raises SafetyRefusal before any change.
+    """
+
+    family: str = ""         # "svc", "ds8000", "powermax"
+    name: str = ""           # flash4i's name of the device, used in every error
+
+    @abstractmethod
+    def volumes(self, names: Sequence[str]) -> dict[str, VolumeInfo]:
+        """The named volumes; names that do not exist are absent from the result."""
+
+    @abstractmethod
+    def host_mappings(self, volumes: Sequence[str]) -> dict[str, list[HostMapping]]:
+        """For each named volume, the hosts it is mapped to (an empty list if none)."""
+
+    @abstractmethod
+    def map_volume(self, volume: str, host: str, scsi_id: int | None = None) -> HostMapping:
+        """Map VOLUME to HOST (at SCSI_ID, or the next free one)."""
+
+    @abstractmethod
+    def unmap_volume(self, volume: str, host: str) -> None:
+        """Remove the mapping of VOLUME to HOST."""
+
+    @abstractmethod
+    def group_state(self, group: str) -> GroupState | None:
+        """The consistency group and its mappings; None if the group does not exist."""
+
+    @abstractmethod
+    def ensure_group(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> GroupState:
+        """Make GROUP hold exactly PAIRS at COPY_RATE, ready to be prepared. Idempotent: creates
+        what is missing and fixes the copy rate; a copy of an earlier flash still running in the
+        group is stopped (a prepared group stays prepared); old mappings of these targets
+        outside the group are stopped and removed. Refuses (SafetyRefusal, before any change) a
+        group mapping with another source or a target that is not in PAIRS."""
+
+    @abstractmethod
+    def stop(self, group: str, force: bool = False, timeout: float = 300) -> GroupState:
+        """Stop GROUP's copy if it runs and wait (bounded) until it is stopped or idle."""
+
+    @abstractmethod
+    def prepare(self, group: str, timeout: float) -> GroupState:
+        """Prepare GROUP for the flash and wait (bounded, StepTimeout) until it is prepared."""
+
+    @abstractmethod
+    def start(self, group: str) -> None:
+        """Take the point-in-time copy now. Runs while production is suspended: it sends the
+        start command and nothing else (no checks, no extra round trips)."""
+
+    @abstractmethod
+    def progress(self, group: str) -> GroupState:
+        """As group_state(), but the group must exist (DeviceError otherwise)."""
+
+    @abstractmethod
+    def space_used(self, targets: Sequence[str]) -> int:
+        """Bytes used on the TARGETS: thin used capacity, the capacity for a full allocation."""
+
+    @abstractmethod
+    def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
+        """The command lines stop/ensure_group/prepare/start can send to set up and flash GROUP,
+        in order, without touching the device (for `flash4i plan`). Each is sent only when
+        needed: the stop when a copy runs, the creations when the objects are missing."""
