@@ -286,6 +286,9 @@ PARTITION = Record({
     "lpar_id": Field(Int(1, 1000)),
     "profile": Field(Str(lambda v: names.hmc_name(v, "profile name"))),
     "ssh": Field(Record(_endpoint_fields(22))),
+    # The partition's own IP address on the network, when SSH reaches it another way (a jump
+    # host or a port forward); by default the SSH host is the address.
+    "address": Field(Str(names.ip_address, nullable=True), None),
     # Host objects on the storage that are this partition's own (NPIV WWPNs): a target mapped
     # to any other host belongs to someone else and is refused.
     "storage_hosts": Field(ListOf(Str(lambda v: names.svc_name(v, "storage host name"))), list),

@@ -140,7 +140,8 @@ def import_config(cfg: dict) -> dict:
             fields = dict(managed_system=msys, lpar_name=rec["lpar_name"], lpar_id=rec["lpar_id"],
                           profile=rec["profile"], ssh_host=ssh["host"], ssh_port=ssh["port"],
                           ssh_user=ssh["user"], ssh_auth=ssh["auth"], known_hosts=ssh["known_hosts"],
-                          storage_hosts=rec["storage_hosts"], description=rec["description"])
+                          address=rec["address"], storage_hosts=rec["storage_hosts"],
+                          description=rec["description"])
             row = m.Partition.get_or_none(m.Partition.name == rec["name"])
             if row is None:
                 m.Partition.create(name=rec["name"], **fields)
@@ -173,7 +174,7 @@ def export_config() -> dict:
             "lpar_id": p.lpar_id, "profile": p.profile,
             "ssh": {"host": p.ssh_host, "port": p.ssh_port, "user": p.ssh_user, "auth": p.ssh_auth,
                     "known_hosts": p.known_hosts},
-            "storage_hosts": p.storage_hosts, "description": p.description})
+            "address": p.address, "storage_hosts": p.storage_hosts, "description": p.description})
     envs = [environment_record(e) for e in m.Environment.select().order_by(m.Environment.name)]
     return {"version": 1, "hmcs": hmcs, "storage": storage, "partitions": partitions, "environments": envs}
 

@@ -11,7 +11,7 @@ from ..cli import fmt_seconds, open_store, print_json
 def cmd_start(args: argparse.Namespace) -> int:
     from ..store import queries
     from .queue import submit_run
-    from .worker import ensure_worker
+    from .launch import ensure_worker
     open_store(args)
     run = submit_run(args.env, requested_by=args.user)
     print(f"run {run.id} of {run.env_name} ({run.function}) queued")

@@ -49,7 +49,7 @@ def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
             "system_name": ident["system_name"],
             "interfaces": ident["interfaces"],
             "default_route": ident["default_route"],
-            "ssh_address": defs.clone.ssh_host,
+            "address": defs.clone.address or defs.clone.ssh_host,
         },
         "hold": {
             "job_schedule_entries": ident["hold_job_schedules"],

@@ -47,9 +47,10 @@ def check(ctx: RunContext) -> str:
         _check_vios(ctx, volumes, clone_lpar.state)
     if defs.starts_clone:
         addresses = [i["address"] for i in defs.env["clone_identity"]["interfaces"]]
-        if clone.ssh_host not in addresses:
-            raise SafetyRefusal(f"clone partition {clone.name} is reached at {clone.ssh_host}, which is not one of "
-                                f"its clone interfaces ({', '.join(addresses)}): the logs could not come back")
+        if (clone.address or clone.ssh_host) not in addresses:
+            raise SafetyRefusal(f"clone partition {clone.name} has address {clone.address or clone.ssh_host}, which "
+                                f"is not one of its clone interfaces ({', '.join(addresses)}): the logs could not "
+                                "come back")
         from .agentctl import verify_installed
         verify_installed(ctx.ibmi(source), source)
     return (f"source {source.lpar_name} Running (id {source.lpar_id}, {info.get('host_name')}); clone "

@@ -11,22 +11,18 @@ next worker, and the worker exits.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Dict, Optional
 
-from ..paths import data_dir
 from ..store import models as m
 from ..store.db import open_store, resolve_url, utcnow, write_transaction
 from . import runner
+from .launch import pidfile_of
 
 HEARTBEAT = 5.0            # seconds between heartbeats of a worker's runs
 STALE_AFTER = 60.0         # a run whose heartbeat is older than this has lost its worker
@@ -105,7 +101,7 @@ class Worker:
     def serve(self) -> int:
         """Claim and execute runs until stopped (or idle for idle_exit seconds)."""
         open_store(self.db_url)
-        pidfile = _pidfile(self.db_url)
+        pidfile = pidfile_of(self.db_url)
         pidfile.write_text(f"{os.getpid()}\n")
         idle_since = time.monotonic()
         last_beat = 0.0
@@ -152,43 +148,3 @@ class Worker:
             self.stopping.set()
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
-
-
-# ------------------------------------------------------------------ one worker per store on this host
-
-def _pidfile(db_url: str) -> Path:
-    digest = hashlib.sha256(db_url.encode()).hexdigest()[:12]
-    return data_dir() / f"worker-{digest}.pid"
-
-
-def worker_alive(db_url: Optional[str] = None) -> Optional[int]:
-    """The pid of a live worker for this store on this host, if any."""
-    path = _pidfile(resolve_url(db_url))
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
-
-
-def ensure_worker(db_url: Optional[str] = None, idle_exit: float = 600.0) -> Optional[int]:
-    """Start a detached worker for this store unless one is alive. Returns the pid started, if any."""
-    url = resolve_url(db_url)
-    if worker_alive(url):
-        return None
-    log = data_dir() / "worker.log"
-    with open(log, "a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flash4i_tui", "--db", url, "worker", "--idle-exit", str(idle_exit)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True)
-    # Wait briefly for its pid file so a second caller does not start another one.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and worker_alive(url) is None and proc.poll() is None:
-        time.sleep(0.05)
-    return proc.pid

@@ -136,6 +136,10 @@ class SshFront:
         """Decide who answers this connection; return the host key to present, or None to refuse."""
         return self.host_key
 
+    def known_keys(self) -> list:
+        """The host keys this front may present (for the known_hosts file the lab writes)."""
+        return [self.host_key]
+
     def sftp_interface(self, conn: Conn):
         """A paramiko.SFTPServerInterface class for this connection, or None (no SFTP)."""
         return None

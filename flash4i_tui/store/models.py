@@ -73,6 +73,7 @@ class Partition(BaseModel):
     ssh_user = CharField()
     ssh_auth = JSONField()
     known_hosts = TextField(null=True)
+    address = CharField(null=True)              # the partition's IP address when SSH goes elsewhere
     storage_hosts = JSONField(default=list)   # the partition's own host objects on the storage (NPIV)
     description = TextField(default="")
 

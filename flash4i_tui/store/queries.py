@@ -85,9 +85,10 @@ def log_bounds(run_id: int, kind: str) -> tuple[int, int]:
 
 
 def log_find(run_id: int, kind: str, text: str, from_seq: int, forward: bool = True) -> Optional[int]:
-    """Sequence number of the next line containing TEXT (case-insensitive), or None."""
+    """Sequence number of the next line whose text or message id contains TEXT (case-insensitive), or None."""
     q = m.LogEntry.select(m.LogEntry.seq).where(
-        (m.LogEntry.run == run_id) & (m.LogEntry.kind == kind) & (m.LogEntry.text.contains(text)))
+        (m.LogEntry.run == run_id) & (m.LogEntry.kind == kind)
+        & (m.LogEntry.text.contains(text) | m.LogEntry.msg_id.contains(text)))
     if forward:
         q = q.where(m.LogEntry.seq > from_seq).order_by(m.LogEntry.seq)
     else:
@@ -112,3 +113,53 @@ def run_summary(r: m.Run) -> dict:
 
 def _iso(value: Optional[datetime]) -> Optional[str]:
     return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+# ------------------------------------------------------------------ panels
+
+def environments_page(after: Optional[str] = None, before: Optional[str] = None, limit: int = 20,
+                      inclusive: bool = False) -> list[m.Environment]:
+    """A page of environments by name (keyset on the unique name index), in name order.
+
+    AFTER: the names following it (at or after it when INCLUSIVE); BEFORE: the LIMIT names
+    just before it; neither: the first page.
+    """
+    q = m.Environment.select()
+    name = m.Environment.name
+    if before is not None:
+        return list(q.where(name < before).order_by(name.desc()).limit(limit))[::-1]
+    if after is not None:
+        q = q.where(name >= after if inclusive else name > after)
+    return list(q.order_by(name).limit(limit))
+
+
+def environments_last(limit: int = 20) -> list[m.Environment]:
+    """The last LIMIT environments by name, in name order (F18=Bottom)."""
+    return list(m.Environment.select().order_by(m.Environment.name.desc()).limit(limit))[::-1]
+
+
+def partition_names() -> dict[int, str]:
+    """Partition id -> name, for lists that show an environment's source and clone."""
+    return {p.id: p.name for p in m.Partition.select(m.Partition.id, m.Partition.name)}
+
+
+def hmcs() -> list[m.Hmc]:
+    return list(m.Hmc.select().order_by(m.Hmc.name))
+
+
+def storage_systems() -> list[m.StorageSystem]:
+    return list(m.StorageSystem.select().order_by(m.StorageSystem.name))
+
+
+def partitions() -> list[m.Partition]:
+    return list(m.Partition.select(m.Partition, m.ManagedSystem, m.Hmc)
+                .join(m.ManagedSystem).join(m.Hmc).order_by(m.Partition.name))
+
+
+def latest_run(env_name: Optional[str] = None) -> Optional[m.Run]:
+    """The active run of ENV_NAME if there is one, else its newest run (any environment when None)."""
+    q = m.Run.select()
+    if env_name:
+        q = q.where(m.Run.env_name == env_name)
+    active = q.where(m.Run.state.in_(ACTIVE_STATES)).order_by(m.Run.id.desc()).first()
+    return active or q.order_by(m.Run.id.desc()).first()

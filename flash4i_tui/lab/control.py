@@ -1,0 +1,95 @@
+"""The lab's control API (loopback HTTP, JSON): events, conflicts, state, fault rules.
+
+    GET    /events?since=N     events after sequence N
+    GET    /conflicts          what a clone must never do (production's address or name ...)
+    GET    /state              LPAR states, volumes, network owners
+    PUT    /faults             replace the fault rules (YAML or JSON list in the body)
+    DELETE /faults             clear the fault rules
+"""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+from .faults import FaultRules
+from .world import World
+
+
+class ControlServer:
+    def __init__(self, world: World, state: Callable[[], dict]):
+        self.world = world
+        self.state = state
+        self.httpd: Optional[ThreadingHTTPServer] = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        control = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:   # the lab prints its own events
+                pass
+
+            def _send(self, status: int, body: object) -> None:
+                data = json.dumps(body, default=str).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                if url.path == "/events":
+                    since = int(parse_qs(url.query).get("since", ["0"])[0])
+                    with control.world.lock:
+                        events = [e.as_dict() for e in control.world.events if e.seq > since]
+                    self._send(200, {"events": events})
+                elif url.path == "/conflicts":
+                    with control.world.lock:
+                        self._send(200, {"conflicts": [e.as_dict() for e in control.world.conflicts]})
+                elif url.path == "/state":
+                    self._send(200, control.state())
+                else:
+                    self._send(404, {"error": f"no such resource {url.path}"})
+
+            def do_PUT(self) -> None:
+                if urlparse(self.path).path != "/faults":
+                    self._send(404, {"error": "no such resource"})
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
+                try:
+                    rules = FaultRules.parse(yaml.safe_load(body) or [])
+                except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+                    self._send(400, {"error": f"invalid fault rules: {exc}"})
+                    return
+                control.world.faults.replace(rules)
+                control.world.record("fault", f"fault rules replaced through the control API ({len(rules.rules)} "
+                                              f"rules, {len(rules.stalls)} IPL stalls)")
+                self._send(200, {"rules": len(rules.rules), "ipl_stalls": len(rules.stalls)})
+
+            def do_DELETE(self) -> None:
+                if urlparse(self.path).path != "/faults":
+                    self._send(404, {"error": "no such resource"})
+                    return
+                control.world.faults.clear()
+                control.world.record("fault", "fault rules cleared through the control API")
+                self._send(200, {"rules": 0})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, name="lab-control", daemon=True).start()
+        return self.url
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
