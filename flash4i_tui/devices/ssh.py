@@ -199,8 +199,6 @@ class SshSession:
                     err += channel.recv_stderr(65536)
                 if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
-                if channel.closed and not channel.exit_status_ready():
-                    raise EOFError("the device closed the channel before the command ended")
                 if time.monotonic() > deadline:
                     channel.close()
                     self._emit(LogEvent(self.endpoint.name, self._r(command), None, self._r(out.decode(errors="replace")),
@@ -211,6 +209,8 @@ class SshSession:
                 time.sleep(0.01)
             status = channel.recv_exit_status()
             channel.close()
+            if status == -1:   # paramiko's value when the channel closed without an exit status
+                raise EOFError("the device closed the channel before the command ended")
         except (EOFError, OSError, paramiko.SSHException) as exc:
             self.close()
             self._emit(LogEvent(self.endpoint.name, self._r(command), None, duration=time.monotonic() - start,

@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Union
 
 import yaml
 
@@ -44,8 +44,10 @@ class Rule:
             raise ValueError(f"fault action {self.action!r} is not one of {', '.join(ACTIONS)}")
         self._pattern = re.compile(self.match)
 
-    def applies(self, device: str, command: str) -> bool:
-        return (self.device in ("*", device) or device.startswith(self.device + ":")) and \
+    def applies(self, device: Union[str, Sequence[str]], command: str) -> bool:
+        """DEVICE is a device name, or several names of the same device (ibmi:PROD, ibmi:10.1.1.10)."""
+        names = (device,) if isinstance(device, str) else tuple(device)
+        return any(self.device in ("*", name) or name.startswith(self.device + ":") for name in names) and \
             bool(self._pattern.search(command))
 
 
@@ -116,7 +118,7 @@ class FaultRules:
         self._mtime = mtime
         return True
 
-    def check(self, device: str, command: str) -> Optional[Fault]:
+    def check(self, device: Union[str, Sequence[str]], command: str) -> Optional[Fault]:
         """The fault to apply to this command, if any (counts the match)."""
         with self._lock:
             for rule in self.rules:

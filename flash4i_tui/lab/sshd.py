@@ -92,6 +92,8 @@ class _Server(paramiko.ServerInterface):
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         text = command.decode("utf-8", errors="replace")
         channel.lab_replied = threading.Event()
+        if channel not in self.conn.channels:      # known to the front before its command starts
+            self.conn.channels.append(channel)
         threading.Thread(target=self.front._run_channel, args=(channel, text, self.conn),
                          name=f"lab-{self.front.label}-exec", daemon=True).start()
         return True
@@ -198,7 +200,7 @@ class SshFront:
         try:
             while transport.is_active() and not self._stop.is_set():
                 channel = transport.accept(0.5)   # commands run in the exec callbacks
-                if channel is not None:
+                if channel is not None and not channel.closed and channel not in conn.channels:
                     conn.channels.append(channel)
         finally:
             conn.cancel.set()

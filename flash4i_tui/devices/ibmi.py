@@ -1,0 +1,311 @@
+"""IBM i over SSH: CL through PASE `system`, SQL services through `db2util -o json`, files over SFTP.
+
+- `cl()` runs `/QOpenSys/usr/bin/system '<CL>'`; the exit status of `system` itself decides
+  (never a pipe): 0 is success, 255 an escape message (`CPFnnnn: text` on stderr) -> ClError
+  carrying every message and the escape id; any other status is a DeviceError.
+- `sql()` runs `/QOpenSys/pkgs/bin/db2util '<SQL>' -o json -p <params>` and accepts only
+  `{"records":[{...}, ...]}`; anything else is a DeviceError naming the statement.
+- Commands built from configuration values go through `flash4i_tui.names` and `cl_command()`
+  (module-level builders, so `flash4i plan` can print the exact CL without a device); the shell
+  line is always built with shlex.quote.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .. import names
+from ..errors import DeviceError, DeviceUnreachable, ValidationError
+from .ssh import CommandResult, SshSession
+
+SYSTEM = "/QOpenSys/usr/bin/system"
+DB2UTIL = "/QOpenSys/pkgs/bin/db2util"
+DEFAULT_PYTHON = "/QOpenSys/pkgs/bin/python3.9"
+MESSAGE = re.compile(r"^([A-Z][A-Z0-9]{2}[0-9A-F]{4}):\s?(.*)$")
+SQL_MESSAGE = re.compile(r"\b(SQL[0-9]{4}[A-Z]?)\b")
+JOB_NAME = re.compile(r"[0-9]{6}/[A-Z$#@][A-Z0-9$#@_.]{0,9}/[A-Z$#@][A-Z0-9$#@_.]{0,9}")
+SUSPEND_ACTIONS = ("*END", "*CONT")
+SUSPEND_TIMEOUT = (1, 3600)          # [U] CHGASPACT SSPTIMO range
+
+
+@dataclass(frozen=True)
+class Message:
+    msg_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ClResult:
+    command: str
+    stdout: str
+    messages: Tuple[Message, ...]
+
+
+class ClError(DeviceError):
+    """A CL command ended with an escape message (`system` exit status 255)."""
+
+    def __init__(self, device: str, command: str, messages: Tuple[Message, ...], stderr: str = ""):
+        self.messages = messages
+        escape = messages[-1] if messages else Message("", stderr.strip() or "escape message without text")
+        super().__init__(device, command, f"{escape.msg_id}: {escape.text}" if escape.msg_id else escape.text,
+                         escape.msg_id or None)
+
+
+def parse_messages(*texts: str) -> Tuple[Message, ...]:
+    """Every `XXXnnnn: text` line of the outputs, in order."""
+    found: List[Message] = []
+    for text in texts:
+        for line in text.splitlines():
+            match = MESSAGE.match(line.strip())
+            if match:
+                found.append(Message(match.group(1), match.group(2)))
+    return tuple(found)
+
+
+# ---------------------------------------------------------------- command builders (no device needed)
+
+
+def _asp(asp: str) -> str:
+    return asp if asp == "*SYSBAS" else names.ibmi_name(asp, "ASP device name")
+
+
+def force_write_command(asp: str = "*SYSBAS") -> str:
+    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*FRCWRT")
+
+
+def suspend_command(timeout: int, action: str, asp: str = "*SYSBAS") -> str:
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or \
+            not SUSPEND_TIMEOUT[0] <= timeout <= SUSPEND_TIMEOUT[1]:
+        raise ValidationError(f"{timeout!r} is not a valid suspend timeout "
+                              f"({SUSPEND_TIMEOUT[0]}-{SUSPEND_TIMEOUT[1]} seconds)")
+    if action not in SUSPEND_ACTIONS:
+        raise ValidationError(f"{action!r} is not a valid suspend timeout action ({', '.join(SUSPEND_ACTIONS)})")
+    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*SUSPEND", SSPTIMO=timeout, SSPTIMOACN=action)
+
+
+def resume_command(asp: str = "*SYSBAS") -> str:
+    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*RESUME")
+
+
+def quiesce_commands(timeout: int, action: str, asps: Sequence[str] = ("*SYSBAS",)) -> List[str]:
+    """The CL of a quiesce window, in order: flush, suspend, (snapshot), resume."""
+    return [force_write_command(a) for a in asps] + [suspend_command(timeout, action, a) for a in asps] + \
+        [resume_command(a) for a in reversed(asps)]
+
+
+def describe_commands(timeout: int, action: str, asps: Sequence[str] = ("*SYSBAS",)) -> List[str]:
+    """What `flash4i plan` prints for the quiesce of a source."""
+    return quiesce_commands(timeout, action, asps)
+
+
+def system_line(command: str) -> str:
+    """The shell line that runs COMMAND through PASE `system` (refuses control characters)."""
+    if not isinstance(command, str) or not command.strip():
+        raise ValidationError("an empty CL command cannot be sent")
+    if any(ord(c) < 32 or ord(c) == 127 for c in command):
+        raise ValidationError(f"{command!r} contains control characters and cannot be sent to IBM i")
+    return f"{SYSTEM} {shlex.quote(command)}"
+
+
+def db2util_line(statement: str, params: Sequence[str] = ()) -> str:
+    for value in (statement, *params):
+        if any(ord(c) < 32 and c not in "\t" for c in str(value)):
+            raise ValidationError(f"{value!r} contains control characters and cannot be sent to IBM i")
+    line = f"{DB2UTIL} {shlex.quote(statement)} -o json"
+    if params:
+        line += " -p " + " ".join(shlex.quote(str(p)) for p in params)
+    return line
+
+
+def job_name(value: str) -> str:
+    """A qualified job name nnnnnn/USER/NAME (or '*', the current job)."""
+    if value == "*" or (isinstance(value, str) and JOB_NAME.fullmatch(value)):
+        return value
+    raise ValidationError(f"{value!r} is not a qualified job name (nnnnnn/USER/NAME)")
+
+
+# ---------------------------------------------------------------- the driver
+
+
+class IbmiDriver:
+    def __init__(self, session: SshSession, name: str, python: str = DEFAULT_PYTHON):
+        self.session, self.name, self.python = session, name, python
+        self._offset: Optional[timedelta] = None
+
+    # ------------------------------------------------------------------ CL
+
+    def _run(self, line: str, what: str, timeout: float) -> CommandResult:
+        result = self.session.run(line, timeout=timeout)
+        if result.exit_status < 0:
+            # the channel closed without an exit status: the session was dropped (PWRDWNSYS, ENDSBS
+            # *ALL, ENDTCP, the partition stopped), which says nothing about the command's outcome
+            self.session.close()
+            raise DeviceUnreachable(self.name, what, "the connection closed before the command ended "
+                                                     "(no exit status)")
+        return result
+
+    def cl(self, command: str, timeout: float = 300) -> ClResult:
+        result = self._run(system_line(command), command, timeout)
+        messages = parse_messages(result.stdout, result.stderr)
+        if result.exit_status == 0:
+            return ClResult(command, result.stdout, messages)
+        if result.exit_status == 255:
+            raise ClError(self.name, command, parse_messages(result.stderr) or messages, result.stderr)
+        raise DeviceError(self.name, command, f"`system` ended with exit status {result.exit_status}: "
+                                              f"{(result.stderr or result.stdout).strip()[:500]}")
+
+    def force_write(self, asp: str = "*SYSBAS") -> ClResult:
+        return self.cl(force_write_command(asp))
+
+    def suspend(self, timeout: int, action: str, asp: str = "*SYSBAS") -> ClResult:
+        return self.cl(suspend_command(timeout, action, asp), timeout=timeout + 120)
+
+    def resume(self, asp: str = "*SYSBAS") -> ClResult:
+        return self.cl(resume_command(asp))
+
+    # ------------------------------------------------------------------ SQL
+
+    def sql(self, statement: str, params: Sequence[str] = (), timeout: float = 120) -> List[dict]:
+        result = self._run(db2util_line(statement, [str(p) for p in params]), statement, timeout)
+        if result.exit_status != 0:
+            text = (result.stderr or result.stdout).strip()
+            match = SQL_MESSAGE.search(text)
+            raise DeviceError(self.name, statement, text[:500] or f"db2util exit status {result.exit_status}",
+                              match.group(1) if match else None)
+        try:
+            data = json.loads(result.stdout)
+        except ValueError:
+            raise DeviceError(self.name, statement, f"db2util answered something that is not JSON: "
+                                                    f"{result.stdout.strip()[:200]!r}") from None
+        if not isinstance(data, dict) or set(data) != {"records"} or not isinstance(data["records"], list) or \
+                not all(isinstance(r, dict) for r in data["records"]):
+            raise DeviceError(self.name, statement, f"db2util answered an unexpected shape: {result.stdout.strip()[:200]!r}")
+        return data["records"]
+
+    def system_info(self) -> dict:
+        rows = self.sql("SELECT HOST_NAME, PARTITION_ID, PARTITION_NAME, SERIAL_NUMBER FROM QSYS2.SYSTEM_STATUS_INFO")
+        if len(rows) != 1:
+            raise DeviceError(self.name, "SYSTEM_STATUS_INFO", f"expected one row, got {len(rows)}")
+        row = rows[0]
+        try:
+            partition_id = int(str(row.get("PARTITION_ID")).strip())
+        except ValueError:
+            raise DeviceError(self.name, "SYSTEM_STATUS_INFO",
+                              f"PARTITION_ID is not a number: {row.get('PARTITION_ID')!r}") from None
+        return {"partition_id": partition_id, "partition_name": _text(row.get("PARTITION_NAME")),
+                "host_name": _text(row.get("HOST_NAME")), "serial_number": _text(row.get("SERIAL_NUMBER"))}
+
+    def utc_offset(self) -> timedelta:
+        """The system's offset from UTC (QUTCOFFSET), read once: SQL timestamps are local time."""
+        if self._offset is None:
+            rows = self.sql("SELECT CURRENT_CHARACTER_VALUE FROM QSYS2.SYSTEM_VALUE_INFO "
+                            "WHERE SYSTEM_VALUE_NAME = 'QUTCOFFSET'")
+            text = _text(rows[0].get("CURRENT_CHARACTER_VALUE")) if rows else "+00:00"
+            match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})", text or "+00:00")
+            if match is None:
+                raise DeviceError(self.name, "QUTCOFFSET", f"cannot read the UTC offset {text!r}")
+            delta = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+            self._offset = -delta if match.group(1) == "-" else delta
+        return self._offset
+
+    def _local(self, moment: datetime) -> str:
+        if moment.tzinfo is None:
+            raise ValidationError("timestamps sent to IBM i must be timezone-aware")
+        local = moment.astimezone(timezone.utc).replace(tzinfo=None) + self.utc_offset()
+        return local.strftime("%Y-%m-%d-%H.%M.%S.%f")
+
+    def _utc(self, text: Optional[str]) -> Optional[datetime]:
+        if not text:
+            return None
+        for pattern in ("%Y-%m-%d-%H.%M.%S.%f", "%Y-%m-%d-%H.%M.%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+            try:
+                local = datetime.strptime(text.strip(), pattern)
+                return (local - self.utc_offset()).replace(tzinfo=timezone.utc)
+            except ValueError:
+                continue
+        raise DeviceError(self.name, "timestamp", f"cannot read the timestamp {text!r}")
+
+    def history_log(self, start: datetime, end: datetime) -> List[dict]:
+        """QHST between START and END (aware): ordinal, timestamp (UTC), msg_id, severity, type, text, from_user, from_job."""
+        rows = self.sql("SELECT ORDINAL_POSITION, MESSAGE_TIMESTAMP, MESSAGE_ID, MESSAGE_TYPE, SEVERITY, "
+                        "FROM_USER, FROM_JOB, MESSAGE_TEXT FROM TABLE(QSYS2.HISTORY_LOG_INFO("
+                        "START_TIME => CAST(? AS TIMESTAMP), END_TIME => CAST(? AS TIMESTAMP))) X "
+                        "ORDER BY ORDINAL_POSITION", (self._local(start), self._local(end)))
+        return [self._message(row, from_job=True) for row in rows]
+
+    def joblog(self, job: str) -> List[dict]:
+        """The job log of JOB (active or ended): ordinal, timestamp (UTC), msg_id, severity, type, text."""
+        rows = self.sql("SELECT ORDINAL_POSITION, MESSAGE_TIMESTAMP, MESSAGE_ID, MESSAGE_TYPE, SEVERITY, "
+                        "FROM_USER, MESSAGE_TEXT FROM TABLE(QSYS2.JOBLOG_INFO(?)) A ORDER BY ORDINAL_POSITION",
+                        (job_name(job),))
+        return [self._message(row, from_job=False) for row in rows]
+
+    def _message(self, row: Dict[str, object], from_job: bool) -> dict:
+        message = {"ordinal": int(str(row.get("ORDINAL_POSITION"))),
+                   "timestamp": self._utc(_text(row.get("MESSAGE_TIMESTAMP"))),
+                   "msg_id": _text(row.get("MESSAGE_ID")) or "", "type": _text(row.get("MESSAGE_TYPE")) or "",
+                   "severity": int(str(row.get("SEVERITY") or 0)), "text": _text(row.get("MESSAGE_TEXT")) or "",
+                   "from_user": _text(row.get("FROM_USER")) or ""}
+        if from_job:
+            message["from_job"] = _text(row.get("FROM_JOB")) or ""
+        return message
+
+    # ------------------------------------------------------------------ Python scripts (the agent)
+
+    def run_script(self, path: str, args: Sequence[str] = (), timeout: float = 300) -> CommandResult:
+        """Run `<python> PATH ARGS...` on the system (e.g. the agent's self-check); any exit status."""
+        for arg in args:
+            if not isinstance(arg, str) or any(ord(c) < 32 or ord(c) == 127 for c in arg):
+                raise ValidationError(f"{arg!r} cannot be passed to a script on IBM i")
+        line = " ".join(shlex.quote(part) for part in [self.python, names.ifs_path(path), *args])
+        return self._run(line, line, timeout)
+
+    # ------------------------------------------------------------------ files (SFTP)
+
+    def read_file(self, path: str) -> Optional[bytes]:
+        path = names.ifs_path(path)
+        with self.session.sftp() as sftp:
+            try:
+                with sftp.open(path, "rb") as handle:
+                    return handle.read()
+            except IOError as exc:
+                if getattr(exc, "errno", None) == errno.ENOENT:
+                    return None
+                raise DeviceError(self.name, f"sftp get {path}", str(exc)) from None
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Write PATH whole: a temporary file renamed over it, so a reader never sees half of it."""
+        path = names.ifs_path(path)
+        temporary = f"{path}.flash4i-tmp"
+        with self.session.sftp() as sftp:
+            try:
+                with sftp.open(temporary, "wb") as handle:
+                    handle.write(data)
+                sftp.chmod(temporary, mode)
+                sftp.posix_rename(temporary, path)
+            except IOError as exc:
+                raise DeviceError(self.name, f"sftp put {path}", str(exc)) from None
+
+    def make_dirs(self, path: str) -> None:
+        path = names.ifs_path(path)
+        with self.session.sftp() as sftp:
+            current = ""
+            for part in [p for p in path.split("/") if p]:
+                current += "/" + part
+                try:
+                    sftp.stat(current)
+                except IOError:
+                    try:
+                        sftp.mkdir(current)
+                    except IOError as exc:
+                        raise DeviceError(self.name, f"sftp mkdir {current}", str(exc)) from None
+
+
+def _text(value: object) -> Optional[str]:
+    return None if value is None else str(value).strip()
+
