@@ -20,6 +20,7 @@ from .errors import Flash4iError
 COMMAND_MODULES = (
     "flash4i_tui.cli",
     "flash4i_tui.engine.commands",
+    "flash4i_tui.engine.agentctl",
     "flash4i_tui.monitor.commands",
     "flash4i_tui.lab.commands",
 )
