@@ -133,6 +133,10 @@ def job_name(value: str) -> str:
 
 
 class IbmiDriver:
+    # [U] escape message ids of CHGASPACT *RESUME when the ASP is not suspended (unconfirmed in
+    # public material: see reference ibmi.md §1.6); the engine treats them as "already resumed".
+    NOT_SUSPENDED_IDS = ("CPFB71A",)
+
     def __init__(self, session: SshSession, name: str, python: str = DEFAULT_PYTHON):
         self.session, self.name, self.python = session, name, python
         self._offset: Optional[timedelta] = None

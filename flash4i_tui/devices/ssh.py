@@ -86,9 +86,11 @@ def _clip(text: str) -> str:
 class SshSession:
     """A lazily opened, re-usable SSH connection to one device."""
 
-    def __init__(self, endpoint: Endpoint, log: Optional[LogSink] = None, redact: Sequence[str] = ()):
+    def __init__(self, endpoint: Endpoint, log: Optional[LogSink] = None, redact: Sequence[str] = (),
+                 limit: Optional[Callable[[], float]] = None):
         self.endpoint = endpoint
         self._log = log
+        self._limit = limit        # seconds the caller still allows (a run step's bound), if any
         self._client: Optional[paramiko.SSHClient] = None
         self._lock = threading.Lock()
         self._secrets = list(redact)
@@ -178,6 +180,8 @@ class SshSession:
 
     def run(self, command: str, timeout: float, input_text: Optional[str] = None) -> CommandResult:
         """Run one command; return its output and exit status. Never raises for a non-zero exit."""
+        if self._limit is not None:
+            timeout = max(0.5, min(timeout, self._limit()))
         client = self.connect()
         start = time.monotonic()
         deadline = start + timeout
@@ -248,12 +252,13 @@ class SessionPool:
     """One session per device for the duration of a run."""
 
     log: Optional[LogSink] = None
+    limit: Optional[Callable[[], float]] = None
     sessions: dict = field(default_factory=dict)
 
     def get(self, endpoint: Endpoint) -> SshSession:
         session = self.sessions.get(endpoint.name)
         if session is None:
-            session = self.sessions[endpoint.name] = SshSession(endpoint, self.log)
+            session = self.sessions[endpoint.name] = SshSession(endpoint, self.log, limit=self.limit)
         return session
 
     def close(self) -> None:

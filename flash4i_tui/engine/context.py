@@ -77,7 +77,8 @@ class RunContext:
         self.cancel = cancel
         if poll is not None:
             self.poll = poll
-        self.sessions = SessionPool(log=self._log_command)
+        # Every device command is bounded by what is left of the current step's bound.
+        self.sessions = SessionPool(log=self._log_command, limit=self.remaining)
         self._drivers: Dict[str, object] = {}
         self._seq = _next_seq(run.id, "INTERNAL")
         self._seq_lock = threading.Lock()

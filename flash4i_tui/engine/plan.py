@@ -39,7 +39,7 @@ STEPS: List[StepDef] = [
             lambda d: float((d.storage.options or {}).get("prepare_timeout", 300)) + 120),
     StepDef("WRITE_CLONE_ORDER", steps.write_clone_order, _fixed(120)),
     StepDef("QUIESCE", steps.quiesce, lambda d: d.env["quiesce"]["timeout"] + steps.QUIESCE_LOCK_WAIT + 120),
-    StepDef("FLASH", steps.flash, _fixed(120)),
+    StepDef("FLASH", steps.flash, _fixed(60)),       # production is suspended: fail fast, resume
     StepDef("RESUME", steps.resume, _fixed(300)),
     StepDef("MAP_VIOS", steps.map_vios, _fixed(600), lambda d: d.vscsi and d.starts_clone,
             "NPIV attachment, or the clone is not started"),

@@ -209,9 +209,19 @@ def flash(ctx: RunContext) -> str:
 
 def resume(ctx: RunContext) -> str:
     """Resume production. Runs on every path out of QUIESCE, and is never cancelled."""
+    from ..devices.ibmi import ClError
     ibmi = ctx.ibmi(ctx.defs.source)
+    note = ""
     try:
         ibmi.resume()
+    except ClError as exc:
+        if exc.msg_id not in ibmi.NOT_SUSPENDED_IDS:
+            raise
+        # Not suspended: the suspend failed, or it ended by itself (SSPTIMOACN *END) before now.
+        note = f"; the ASP was not suspended any more ({exc.msg_id})"
+        if ctx.run.phase == "FLASHED":
+            note += ": it ended by itself before the resume, so the copy may not be fully quiesced"
+            ctx.log(f"RESUME: {exc}", msg_id=exc.msg_id or "", severity=30)
     finally:
         ended = utcnow()
         started_mono = getattr(ctx, "suspended_at", None)
@@ -224,7 +234,7 @@ def resume(ctx: RunContext) -> str:
     ctx.update_run(phase=phase, resume_confirmed=True)
     _release_source_lock(ctx)
     window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
-    return f"*SYSBAS resumed; suspended window {window_text}"
+    return f"*SYSBAS resumed; suspended window {window_text}{note}"
 
 
 def _source_lock_key(ctx: RunContext) -> str:

@@ -1,0 +1,306 @@
+"""Runs on the lab over real sockets: *NONE end to end, safety refusals, device errors at each
+step with production resumed, concurrent environments, and worker recovery."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from flash4i_tui.engine import runner
+from flash4i_tui.engine.queue import submit_run
+from flash4i_tui.engine.worker import Worker
+from flash4i_tui.errors import SafetyRefusal
+from flash4i_tui.lab.faults import FaultRules
+from flash4i_tui.store import models as m
+
+from .conftest import ibmi_state, lpar, run_now, steps_of
+
+pytestmark = pytest.mark.lab
+
+ALL_STEPS = ["CHECK", "STOP_CLONE", "UNMAP_VIOS", "PREPARE_FLASH", "WRITE_CLONE_ORDER", "QUIESCE", "FLASH", "RESUME",
+             "MAP_VIOS", "START_CLONE", "FUNCTION", "COLLECT_LOGS", "FINISH"]
+
+
+def prod_runtime(lab):
+    system = lab.world.systems["P10-PROD"]
+    return lab.world.running[(system.name, lpar(lab, "PROD").id)]
+
+
+def production_suspended(lab) -> bool:
+    return prod_runtime(lab).asp.suspended
+
+
+def faults(lab, *rules) -> None:
+    lab.world.faults.replace(FaultRules.parse(list(rules)))
+
+
+def array(lab):
+    return lab.world.arrays["FS9500"]
+
+
+def test_none_run_end_to_end(lab, lab_store):
+    prod = ibmi_state(lab, "PROD")
+    run = run_now("RCVPNT")
+    steps = steps_of(run)
+    assert run.state == "SUCCEEDED", run.message
+    assert [s.name for s in sorted(steps.values(), key=lambda s: s.seq)] == ALL_STEPS
+    for name in ("CHECK", "STOP_CLONE", "PREPARE_FLASH", "WRITE_CLONE_ORDER", "QUIESCE", "FLASH", "RESUME", "FINISH"):
+        assert steps[name].status == "OK", (name, steps[name].detail)
+        assert steps[name].started_at and steps[name].ended_at and steps[name].duration is not None
+    for name in ("UNMAP_VIOS", "MAP_VIOS", "START_CLONE", "FUNCTION", "COLLECT_LOGS"):
+        assert steps[name].status == "SKIPPED" and steps[name].detail
+    assert run.suspended_seconds is not None and 0 <= run.suspended_seconds < 1.0
+    assert run.resume_confirmed and run.flash_time is not None and run.space_used_bytes is not None
+    assert not production_suspended(lab)
+    group = array(lab).group("FL_RCVPNT")
+    assert group is not None and group.status == "copying"
+    # The targets hold production as it was at the flash, with the clone order inside.
+    target = array(lab).volume("RCV_001").content
+    assert target is not None and target.consistency == "quiesced"
+    assert target.state is not prod
+    assert b'"run_id": ' in target.state.ifs.read("/QOpenSys/flash4i/orders/lpar7.json")
+    internal = m.LogEntry.select().where((m.LogEntry.run == run.id) & (m.LogEntry.kind == "INTERNAL")).count()
+    assert internal > 10          # every command and its answer went into the run's internal log
+    assert lab.world.conflicts == []
+
+
+def test_copy_holds_data_as_at_the_flash(lab, lab_store):
+    prod = ibmi_state(lab, "PROD")
+    run_now("RCVPNT")
+    prod.ifs.write("/home/after-the-flash.txt", b"written after the flash")
+    copy = array(lab).volume("RCV_002").content.state
+    assert copy.ifs.node("/home/after-the-flash.txt") is None
+    assert prod.ifs.read("/home/after-the-flash.txt") == b"written after the flash"
+
+
+# ------------------------------------------------------------------ safety refusals
+
+def _refused(run, text: str, lab) -> None:
+    steps = steps_of(run)
+    assert run.state == "FAILED"
+    assert steps["CHECK"].status == "FAILED" and text in steps["CHECK"].detail, steps["CHECK"].detail
+    assert text in run.message
+    assert all(steps[n].status == "PENDING" for n in ALL_STEPS[1:] if n != "RESUME") or \
+        steps["RESUME"].status in ("PENDING", "SKIPPED")
+    assert array(lab).group("FL_RCVPNT") is None          # nothing was created on the storage
+    assert not production_suspended(lab)
+
+
+def _set_target(env: str, seq: int, target: str) -> None:
+    e = m.Environment.get(m.Environment.name == env)
+    m.VolumePair.update(target=target).where((m.VolumePair.environment == e) & (m.VolumePair.seq == seq)).execute()
+
+
+def test_refuses_missing_target(lab, lab_store):
+    _set_target("RCVPNT", 0, "NO_SUCH_VOL")
+    _refused(run_now("RCVPNT"), "target volume NO_SUCH_VOL does not exist", lab)
+
+
+def test_refuses_size_mismatch(lab, lab_store):
+    _set_target("RCVPNT", 1, "TEST_SMALL")
+    _refused(run_now("RCVPNT"), "target volume TEST_SMALL has", lab)
+
+
+def test_refuses_target_that_is_a_source(lab, lab_store):
+    _set_target("RCVPNT", 2, "PROD_003")
+    _refused(run_now("RCVPNT"), "target volume PROD_003 is also a source volume", lab)
+
+
+def test_refuses_target_mapped_to_another_host(lab, lab_store):
+    array(lab).map_volume("PROD_FC", "RCV_004", force=True)     # a second host (shared disk)
+    _refused(run_now("RCVPNT"), "target volume RCV_004 is mapped to host PROD_FC", lab)
+
+
+def test_refuses_clone_that_is_the_source(lab, lab_store):
+    env = m.Environment.get(m.Environment.name == "RCVPNT")
+    m.Environment.update(clone=env.source).where(m.Environment.id == env.id).execute()
+    run = submit_run("RCVPNT", "pytest")
+    m.Run.update(state="RUNNING").where(m.Run.id == run.id).execute()
+    runner.execute(run.id, threading.Event(), poll=0.05)
+    _refused(m.Run.get_by_id(run.id), "clone partition PROD is the source LPAR", lab)
+
+
+def test_refuses_wrong_system_behind_the_source_address(lab, lab_store):
+    src = m.Partition.get(m.Partition.name == "PROD")
+    clone3 = m.Partition.get(m.Partition.name == "CLONE3")
+    m.Partition.update(lpar_id=clone3.lpar_id + 40).where(m.Partition.id == src.id).execute()
+    run = run_now("RCVPNT")
+    assert run.state == "FAILED" and "has id 3 on P10-PROD; the configuration says 47" in run.message
+
+
+def test_second_run_on_same_clone_is_refused(lab, lab_store):
+    first = submit_run("NIGHTLY", "pytest")
+    with pytest.raises(SafetyRefusal, match="clone partition HMC1/P10-PROD/5 is in use by run"):
+        submit_run("SUNDAY21", "pytest")
+    assert m.Run.get_by_id(first.id).state == "QUEUED"
+
+
+# ------------------------------------------------------------------ device errors at each step
+
+STEP_FAULTS = [
+    ("CHECK", {"device": "hmc", "match": "lssyscfg", "action": "fail",
+               "message": "HSCL3205 The managed system is busy, try again later."}, "HSCL3205"),
+    ("STOP_CLONE", {"device": "hmc", "match": "chsysstate .*-o shutdown", "action": "fail",
+                    "message": "HSCL05DF The partition is not in a state under which this operation can be performed."},
+     "HSCL05DF"),
+    ("PREPARE_FLASH", {"device": "svc", "match": "prestartfcconsistgrp", "action": "fail",
+                       "message": "CMMVC5903E The FlashCopy mapping was not changed because the mapping or "
+                                  "consistency group is another state."}, "CMMVC5903E"),
+    ("QUIESCE", {"device": "ibmi:PROD", "match": "OPTION\\(\\*SUSPEND\\)", "action": "fail", "exit_status": 255,
+                 "message": "CPFB718: ASP *SYSBAS not suspended: activity did not reach a boundary within 30 seconds."},
+     "CPFB718"),
+    ("FLASH", {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "fail",
+               "message": "CMMVC5903E The FlashCopy mapping was not changed because the mapping or consistency "
+                          "group is another state."}, "CMMVC5903E"),
+    ("FINISH", {"device": "svc", "match": "lsvdisk", "action": "fail", "after": 8,
+                "message": "CMMVC5753E The specified object does not exist or is not a suitable candidate."},
+     "CMMVC5753E"),
+]
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("step,rule,msg_id", STEP_FAULTS, ids=[s for s, _, _ in STEP_FAULTS])
+def test_device_error_at_each_step(lab, lab_store, step, rule, msg_id):
+    if step == "STOP_CLONE":
+        lpar(lab, "CLONE3").activate()      # a running clone must be stopped first
+    faults(lab, rule)
+    run = run_now("RCVPNT")
+    steps = steps_of(run)
+    assert run.state == "FAILED"
+    assert steps[step].status == "FAILED" and msg_id in steps[step].detail, steps[step].detail
+    assert msg_id in run.message
+    assert not production_suspended(lab)
+    if step in ("QUIESCE", "FLASH"):
+        assert steps["RESUME"].status == "OK"   # production resumed on the way out
+        assert "on the way out" in steps["RESUME"].detail
+    later = ALL_STEPS[ALL_STEPS.index(step) + 1:]
+    assert all(steps[n].status in ("PENDING", "OK", "SKIPPED") for n in later)
+    assert all(steps[n].status == "PENDING" for n in later if n not in ("RESUME",)) or step == "FINISH"
+
+
+@pytest.mark.fault
+def test_hang_inside_the_suspend_is_bounded_and_resumes(lab, lab_store, monkeypatch):
+    from flash4i_tui.engine import plan
+    monkeypatch.setattr(plan, "STEPS", [s if s.name != "FLASH" else
+                                        plan.StepDef("FLASH", s.run, lambda d: 2.0) for s in plan.STEPS])
+    monkeypatch.setattr(plan, "STEP_NAMES", [s.name for s in plan.STEPS])
+    faults(lab, {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "hang"})
+    t0 = time.monotonic()
+    run = run_now("RCVPNT")
+    assert time.monotonic() - t0 < 30
+    steps = steps_of(run)
+    assert run.state == "FAILED" and steps["FLASH"].status == "FAILED"
+    assert "did not end within" in steps["FLASH"].detail
+    assert steps["RESUME"].status == "OK" and not production_suspended(lab)
+
+
+# ------------------------------------------------------------------ concurrency and workers
+
+def _second_none_environment() -> None:
+    """RCVPNT2: a *NONE environment of the same source on another clone and other targets."""
+    from flash4i_tui.config.store_io import environment_record, save_environment
+    from flash4i_tui.store import write_transaction
+    rec = environment_record(m.Environment.get(m.Environment.name == "RCVPNT"))
+    rec.update(name="RCVPNT2", clone="CLONE1", consistency_group="FL_RCV2")
+    rec["volumes"] = [{"source": f"PROD_00{i}", "target": f"CLN1_00{i}"} for i in range(1, 5)]
+    with write_transaction():
+        save_environment(rec)
+
+
+def test_two_environments_at_once_both_succeed(lab, lab_store, tmp_path):
+    _second_none_environment()
+    worker = Worker(f"sqlite:///{tmp_path / 'store.db'}", concurrency=4, poll=0.05, step_poll=0.05)
+    a, b = submit_run("RCVPNT", "pytest"), submit_run("RCVPNT2", "pytest")
+    thread = threading.Thread(target=worker.serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = {m.Run.get_by_id(r.id).state for r in (a, b)}
+        if states <= {"SUCCEEDED", "FAILED", "CANCELLED"}:
+            break
+        time.sleep(0.1)
+    worker.stopping.set()
+    thread.join(30)
+    runs = [m.Run.get_by_id(r.id) for r in (a, b)]
+    assert [r.state for r in runs] == ["SUCCEEDED", "SUCCEEDED"], [r.message for r in runs]
+    # Their suspend windows never overlapped (one source, one QUIESCE-FLASH-RESUME at a time).
+    windows = sorted((steps_of(r)["QUIESCE"].started_at, steps_of(r)["RESUME"].ended_at) for r in runs)
+    assert windows[0][1] <= windows[1][0]
+    assert m.ResourceLock.select().count() == 0
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _worker_process(tmp_path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, FLASH4I_HOME=str(tmp_path / "home"))
+    return subprocess.Popen([sys.executable, "-m", "flash4i_tui", "--db", f"sqlite:///{tmp_path / 'store.db'}",
+                             "worker", "--step-poll", "0.05", *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigterm_inside_the_suspend_resumes_production(lab, lab_store, tmp_path):
+    faults(lab, {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "hang", "seconds": 30000})
+    run = submit_run("RCVPNT", "pytest")
+    proc = _worker_process(tmp_path)
+    try:
+        _wait_for(lambda: production_suspended(lab), 30, "production to be suspended")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        proc.kill()
+    assert not production_suspended(lab)
+    steps = steps_of(m.Run.get_by_id(run.id))
+    assert steps["RESUME"].status == "OK"
+    assert m.Run.get_by_id(run.id).resume_confirmed
+
+
+def test_worker_killed_mid_flash_is_recovered_by_another(lab, lab_store, tmp_path):
+    faults(lab, {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "hang", "seconds": 30000})
+    run = submit_run("RCVPNT", "pytest")
+    proc = _worker_process(tmp_path)
+    try:
+        _wait_for(lambda: production_suspended(lab), 30, "production to be suspended")
+        _wait_for(lambda: steps_of(m.Run.get_by_id(run.id))["FLASH"].status == "RUNNING", 10, "FLASH to start")
+        proc.kill()                          # the worker dies inside the suspend window
+        proc.wait(10)
+    finally:
+        proc.kill()
+    assert production_suspended(lab)         # nobody resumed it yet
+    lab.world.faults.clear()
+    # A new worker sees the stale heartbeat, resumes production first, and asks the storage.
+    worker = Worker(f"sqlite:///{tmp_path / 'store.db'}", poll=0.05, step_poll=0.05, stale_after=0.5,
+                    idle_exit=1.0)
+    time.sleep(0.6)
+    worker.serve()
+    run = m.Run.get_by_id(run.id)
+    assert not production_suspended(lab)
+    assert run.state == "FAILED"
+    assert "production was resumed; no copy was made" in run.message
+    assert steps_of(run)["RESUME"].status == "OK"
+
+
+def test_cli_start_wait(lab, lab_store, tmp_path):
+    env = dict(os.environ, FLASH4I_HOME=str(tmp_path / "home"))
+    out = subprocess.run([sys.executable, "-m", "flash4i_tui", "--db", f"sqlite:///{tmp_path / 'store.db'}",
+                          "start", "RCVPNT", "--wait", "--timeout", "120"], env=env, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("QUIESCE ") and " OK " in line for line in lines)
+    assert "SUCCEEDED" in lines[-1]
+    from flash4i_tui.engine.launch import worker_alive
+    pid = worker_alive(f"sqlite:///{tmp_path / 'store.db'}")
+    if pid:
+        os.kill(pid, signal.SIGTERM)
