@@ -1,0 +1,89 @@
+"""`flash4i plan ENV`: the steps of a run and the exact command lines each sends, with the
+environment's values. It touches no device: every line comes from the same builders the
+drivers use to send it, so what is printed is what a run sends. Lines that depend on what the
+devices answer (the hdisk a volume gets on the VIOS, old mappings to clean up) say so.
+"""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from ..config.store_io import environment_record
+from ..devices import ibmi as ibmi_cmds
+from ..devices.hmc import HmcDriver
+from ..devices.storage import svc as svc_cmds
+from ..store.queries import environment
+from .context import Defs
+from .functions import logs_folder
+from .order import order_path, status_path
+from .plan import plan_for
+
+
+def describe_plan(env_name: str) -> dict:
+    defs = Defs.load(environment_record(environment(env_name)))
+    env = defs.env
+    src, clone = defs.source, defs.clone
+    hmc_src, hmc_clone = src.managed_system.hmc.name, clone.managed_system.hmc.name
+    sys_src, sys_clone = src.managed_system.name, clone.managed_system.name
+    group = env["consistency_group"]
+    rate = env["copy"]["rate"]
+    attach = env["attach"]
+    q = env["quiesce"]
+
+    def ibmi(command: str) -> str:
+        return ibmi_cmds.system_line(command)
+
+    lines: Dict[str, List[tuple]] = {
+        "CHECK": [(hmc_src, HmcDriver.describe_lpars(sys_src, src.lpar_name)),
+                  (hmc_clone, HmcDriver.describe_lpars(sys_clone, clone.lpar_name)),
+                  (src.name, ibmi_cmds.db2util_line(
+                      "SELECT HOST_NAME, PARTITION_ID, PARTITION_NAME, SERIAL_NUMBER FROM QSYS2.SYSTEM_STATUS_INFO"))]
+                 + [(defs.storage.name, svc_cmds.cmd_lsvdisk(v)) for pair in defs.pairs for v in pair]
+                 + [(defs.storage.name, svc_cmds.cmd_lshostvdiskmap())],
+        "STOP_CLONE": [(hmc_clone, HmcDriver.describe_shutdown(sys_clone, clone.lpar_name, immediate=True)
+                        + "   (only if it is not Not Activated; then polled until it is)")],
+        "UNMAP_VIOS": [(hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-",
+                                                           "rmdev -dev <hdisk of each target> -recursive"))]
+        if defs.vscsi else [],
+        "PREPARE_FLASH": [(defs.storage.name, line) for line in
+                          [svc_cmds.cmd_lsfcconsistgrp(group), svc_cmds.cmd_lsfcmap(group)]
+                          + [svc_cmds.cmd_mkfcconsistgrp(group) + "   (if missing)"]
+                          + [svc_cmds.cmd_mkfcmap(s, t, group, rate) + "   (if missing)" for s, t in defs.pairs]
+                          + [svc_cmds.cmd_prestart(group) + "   (then polled until prepared)"]],
+        "WRITE_CLONE_ORDER": [(src.name, f"sftp put {order_path(clone.lpar_id)} (run id, clone partition "
+                                         f"{clone.lpar_id}, system name {env['clone_identity']['system_name']}, "
+                                         f"{len(env['clone_identity']['interfaces'])} interfaces)")],
+        "QUIESCE": [(src.name, ibmi(ibmi_cmds.force_write_command())),
+                    (src.name, ibmi(ibmi_cmds.suspend_command(q["timeout"], q["action"])))],
+        "FLASH": [(defs.storage.name, svc_cmds.cmd_start(group))],
+        "RESUME": [(src.name, ibmi(ibmi_cmds.resume_command()) + "   (on every path out of QUIESCE)")],
+        "MAP_VIOS": [(hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-", "cfgdev")),
+                     (hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-",
+                                                         f"mkvdev -vdev <hdisk of each target> -vadapter "
+                                                         f"{attach['vhost']}"))] if defs.vscsi else [],
+        "START_CLONE": [(hmc_clone, HmcDriver.describe_activate(sys_clone, clone.lpar_name, clone.profile)),
+                        (hmc_clone, HmcDriver.describe_refcode(sys_clone, clone.lpar_name)
+                         + f"   (polled until Running 00000000, at most {env['ipl_timeout']}s)")],
+        "FUNCTION": [(clone.name, f"sftp get {status_path(0).replace('run0', 'run<id>')} (the agent's progress, "
+                                  f"until {env['function']} ends)")]
+        + ([(src.name, ibmi(f"RSTLIB SAVLIB(QUSRBRM) DEV(*SAVF) SAVF({env['brms']['save_file']}) MBROPT(*ALL) "
+                            "ALWOBJDIF(*ALL)")),
+            (src.name, ibmi(f"INZBRM OPTION({env['brms']['option']}) STATE({env['brms']['state_end_process']})"))]
+           if defs.function == "*BRMS" else []),
+        "COLLECT_LOGS": [(clone.name, "db2util: QSYS2.HISTORY_LOG_INFO since the flash; QSYS2.JOBLOG_INFO of the "
+                                      "function's job; sftp get the agent's log"),
+                         (src.name, f"sftp put {logs_folder(0).replace('run0', 'run<id>')}/qhst.txt, joblog.txt, "
+                                    "agent.log")],
+        "FINISH": ([(hmc_clone, HmcDriver.describe_shutdown(sys_clone, clone.lpar_name, immediate=True))]
+                   if defs.starts_clone and env["stop_clone_after"] else [])
+        + [(defs.storage.name, svc_cmds.cmd_lsvdisk(t)) for t in defs.targets],
+    }
+    steps = []
+    for stepdef in plan_for(defs):
+        applies = stepdef.applies(defs)
+        steps.append({
+            "name": stepdef.name,
+            "bound_seconds": stepdef.bound(defs),
+            "skipped": "" if applies else stepdef.why_skipped,
+            "commands": [{"device": d, "command": c} for d, c in lines[stepdef.name]] if applies else [],
+        })
+    return {"environment": env["name"], "function": env["function"], "steps": steps}
