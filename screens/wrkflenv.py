@@ -64,21 +64,20 @@ class WrkFlEnvPanel(ListPanel):
             run = last.get(e.id)
             rows.append(Row(e.name, {
                 "name": e.name, "function": e.function, "source": names.get(e.source_id, ""),
-                "clone": names.get(e.clone_id, ""), "next": self._next_run(e.schedule, now),
+                "clone": names.get(e.clone_id, ""), "next": self._next_run(e, now),
                 "schedule": e.schedule or "", "description": e.description,
                 "last_start": fmt_datetime(run.started_at or run.requested_at, self.flash.tz) if run else "",
                 "last_id": str(run.id) if run else "", "state": run.state if run else "",
             }, state_style(run.state if run else None), order=e.name))
         return rows
 
-    def _next_run(self, schedule: Optional[str], now) -> str:
-        if not schedule:
+    def _next_run(self, env, now) -> str:
+        """When the scheduler will start ENV (its cron in the scheduler's zone), shown in local time."""
+        if not env.schedule:
             return ""
-        from flash4i_tui.engine.schedule import next_times
-        try:
-            return fmt_datetime(next_times(schedule, now, tz=self.flash.tz)[0], self.flash.tz)
-        except Exception:         # a schedule the scheduler cannot read is shown, not fatal
-            return "?"
+        from flash4i_tui.engine.schedule import next_run
+        due = next_run(env, now)
+        return fmt_datetime(due, self.flash.tz) if due else "?"
 
     # ---- options
     def option_1(self, keys: List[Hashable]) -> None:

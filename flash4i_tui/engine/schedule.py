@@ -105,8 +105,9 @@ def next_times(expr: str, after: datetime, tz: Optional[tzinfo] = None, count: i
 def latest_due(expr: str, now: datetime, tz: Optional[tzinfo] = None) -> Optional[datetime]:
     """The most recent due time at or before NOW (aware UTC), or None if there is none."""
     now = _aware(now)
-    # cronsim's reverse walk starts strictly before its start: start just after NOW's second.
-    start = now.replace(microsecond=0) + timedelta(seconds=1)
+    # cronsim's reverse walk yields times strictly before its start (before the start's minute in
+    # cronsim 2.6, the last release for Python 3.9): start at the next whole minute.
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     try:
         due = next(CronSim(expr, start.astimezone(tz if tz is not None else schedule_zone()), reverse=True))
     except StopIteration:

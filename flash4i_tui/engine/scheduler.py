@@ -26,7 +26,7 @@ from peewee import IntegrityError
 from ..errors import SafetyRefusal
 from ..store import models as m
 from ..store import queries
-from ..store.db import open_store, resolve_url, utcnow, write_transaction
+from ..store.db import database, open_store, resolve_url, utcnow, write_transaction
 from .queue import submit_run
 from .schedule import latest_due, next_times, schedule_zone, zone_name
 
@@ -53,6 +53,11 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def _aware(moment: datetime) -> datetime:
+    """Aware UTC; a naive time is UTC, as everywhere in the store."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 class Scheduler:
     def __init__(self, db_url: Optional[str] = None, tz: Optional[tzinfo] = None, grace: timedelta = GRACE,
                  interval: float = INTERVAL, start_worker: bool = True,
@@ -70,9 +75,12 @@ class Scheduler:
 
     def tick(self, now: Optional[datetime] = None) -> List[Decision]:
         """Decide every environment's latest due slot not yet decided. Returns what was decided here."""
-        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        now = _aware(now or datetime.now(timezone.utc))
         decisions: List[Decision] = []
-        for env in m.Environment.select().where(m.Environment.schedule.is_null(False)).order_by(m.Environment.name):
+        # Read the list whole first: a SELECT still open would pin an old snapshot, and SQLite
+        # refuses to start a write transaction on a stale snapshot (SQLITE_BUSY, no waiting).
+        envs = list(m.Environment.select().where(m.Environment.schedule.is_null(False)).order_by(m.Environment.name))
+        for env in envs:
             try:
                 decision = self._decide(env, now)
             except Exception as exc:   # one bad schedule or a store hiccup must not stop the others
@@ -141,6 +149,7 @@ class Scheduler:
                 self.tick()
             except Exception as exc:      # the store may be away for a moment: try again next time
                 self.log(f"scheduler: {type(exc).__name__}: {exc}")
+                _drop_connection()
             if once:
                 break
             self.stopping.wait(self.interval)
@@ -151,6 +160,14 @@ class Scheduler:
             self.stopping.set()
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def _drop_connection() -> None:
+    """Close a connection that may be broken; the next query opens a fresh one."""
+    try:
+        database.close()
+    except Exception:
+        pass
 
 
 def _duration(delta: timedelta) -> str:

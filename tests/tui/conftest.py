@@ -118,6 +118,7 @@ def _no_blink(monkeypatch):
     """A blinking cursor makes screenshots differ from one run to the next."""
     from textual.widgets import Input
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setenv("FLASH4I_TZ", "UTC")     # schedules due in a fixed zone, whatever the host's
 
 
 class Started:
