@@ -95,16 +95,20 @@ def save_environment(env: dict) -> m.Environment:
     refs = dict(source=m.Partition.get(m.Partition.name == env["source"]),
                 clone=m.Partition.get(m.Partition.name == env["clone"]),
                 storage=m.StorageSystem.get(m.StorageSystem.name == env["storage"]))
-    row = m.Environment.get_or_none(m.Environment.name == env["name"])
-    fields = dict(environment_fields(env), **refs, updated_at=utcnow())
-    if row is None:
-        row = m.Environment.create(name=env["name"], **fields)
-    else:
-        m.Environment.update(**fields).where(m.Environment.id == row.id).execute()
-        m.VolumePair.delete().where(m.VolumePair.environment == row).execute()
+    row = _upsert(m.Environment, env["name"], dict(environment_fields(env), **refs, updated_at=utcnow()))
+    m.VolumePair.delete().where(m.VolumePair.environment == row).execute()
     m.VolumePair.insert_many([dict(environment=row, seq=i, source=p["source"], target=p["target"])
                               for i, p in enumerate(env["volumes"])]).execute()
     return m.Environment.get_by_id(row.id)
+
+
+def _upsert(model, name: str, fields: dict):
+    """Create the row named NAME, or update it in place (its id, and what refers to it, stay)."""
+    row = model.get_or_none(model.name == name)
+    if row is None:
+        return model.create(name=name, **fields)
+    model.update(**fields).where(model.id == row.id).execute()
+    return row
 
 
 def import_config(cfg: dict) -> dict:
@@ -112,12 +116,7 @@ def import_config(cfg: dict) -> dict:
     counts = {"hmcs": 0, "storage": 0, "partitions": 0, "environments": 0}
     with write_transaction():
         for rec in cfg["hmcs"]:
-            hmc = m.Hmc.get_or_none(m.Hmc.name == rec["name"])
-            fields = dict(_endpoint(rec), description=rec["description"])
-            if hmc is None:
-                hmc = m.Hmc.create(name=rec["name"], **fields)
-            else:
-                m.Hmc.update(**fields).where(m.Hmc.id == hmc.id).execute()
+            hmc = _upsert(m.Hmc, rec["name"], dict(_endpoint(rec), description=rec["description"]))
             for sysname in rec["managed_systems"]:
                 m.ManagedSystem.get_or_create(hmc=hmc, name=sysname)
             (m.ManagedSystem.delete()
@@ -126,12 +125,8 @@ def import_config(cfg: dict) -> dict:
              .execute())
             counts["hmcs"] += 1
         for rec in cfg["storage"]:
-            fields = dict(_endpoint(rec), type=rec["type"], options=rec["options"], description=rec["description"])
-            row = m.StorageSystem.get_or_none(m.StorageSystem.name == rec["name"])
-            if row is None:
-                m.StorageSystem.create(name=rec["name"], **fields)
-            else:
-                m.StorageSystem.update(**fields).where(m.StorageSystem.id == row.id).execute()
+            _upsert(m.StorageSystem, rec["name"], dict(_endpoint(rec), type=rec["type"], options=rec["options"],
+                                                       description=rec["description"]))
             counts["storage"] += 1
         for rec in cfg["partitions"]:
             msys = (m.ManagedSystem.select().join(m.Hmc)
@@ -142,11 +137,7 @@ def import_config(cfg: dict) -> dict:
                           ssh_user=ssh["user"], ssh_auth=ssh["auth"], known_hosts=ssh["known_hosts"],
                           address=rec["address"], storage_hosts=rec["storage_hosts"],
                           description=rec["description"])
-            row = m.Partition.get_or_none(m.Partition.name == rec["name"])
-            if row is None:
-                m.Partition.create(name=rec["name"], **fields)
-            else:
-                m.Partition.update(**fields).where(m.Partition.id == row.id).execute()
+            _upsert(m.Partition, rec["name"], fields)
             counts["partitions"] += 1
         for rec in cfg["environments"]:
             save_environment(rec)
