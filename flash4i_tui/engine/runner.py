@@ -20,14 +20,10 @@ from ..errors import DeviceError, Flash4iError, RunCancelled
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import Defs, RunContext
-from .plan import STEP_NAMES, SUSPEND_WINDOW, StepDef, plan_for, step_named
+from .plan import SUSPEND_WINDOW, StepDef, plan_for, step_named
 from .queue import release_locks
 
 DONE = ("OK", "SKIPPED")
-
-
-class RunInterrupted(Exception):
-    """The worker is stopping: leave the run to be picked up again (production already resumed)."""
 
 
 def execute(run_id: int, cancel: threading.Event, stopping: Optional[threading.Event] = None,
@@ -208,6 +204,3 @@ def _close(run: m.Run, state: str, message: str) -> str:
                      current_step=None, worker=None).where(m.Run.id == run.id).execute()
         release_locks(run)
     return state
-
-
-__all__ = ["execute", "STEP_NAMES", "RunInterrupted"]
