@@ -30,7 +30,6 @@ BRMS_DEFAULTS = {
     "state_start_backup": "*STRBKU",
     "state_end_backup": "*ENDBKU",
     "state_end_process": "*ENDPRC",
-    "state_start_process": None,     # *STRPRC is unconfirmed: off unless set
 }
 SAVE21_DEFAULT_COMMANDS = [
     "ENDSBS SBS(*ALL) OPTION(*IMMED)",
@@ -364,7 +363,6 @@ ENVIRONMENT = Record({
         "state_start_backup": Field(Str(_special(())), BRMS_DEFAULTS["state_start_backup"]),
         "state_end_backup": Field(Str(_special(())), BRMS_DEFAULTS["state_end_backup"]),
         "state_end_process": Field(Str(_special(())), BRMS_DEFAULTS["state_end_process"]),
-        "state_start_process": Field(Str(_special(()), nullable=True), None),
         "save_file": Field(Str(qualified_object), "FLASH4I/QUSRBRM"),
     }), None),
     "save21": Field(Record({

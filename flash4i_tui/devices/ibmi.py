@@ -11,13 +11,18 @@
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import re
 import shlex
+import socket
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import paramiko
 
 from .. import names
 from ..errors import DeviceError, DeviceUnreachable, ValidationError
@@ -271,9 +276,22 @@ class IbmiDriver:
 
     # ------------------------------------------------------------------ files (SFTP)
 
+    @contextlib.contextmanager
+    def _sftp(self, what: str) -> Iterator[Any]:
+        """An SFTP channel; a session that drops under it (the system restarts, TCP/IP ends) is
+        DeviceUnreachable, like a refused connection, so callers can wait and retry."""
+        try:
+            with self.session.sftp() as sftp:
+                yield sftp
+        except (EOFError, paramiko.SSHException, socket.error) as exc:
+            if isinstance(exc, IOError) and getattr(exc, "errno", None) is not None:
+                raise
+            self.session.close()
+            raise DeviceUnreachable(self.name, what, f"connection lost: {exc or type(exc).__name__}") from None
+
     def read_file(self, path: str) -> Optional[bytes]:
         path = names.ifs_path(path)
-        with self.session.sftp() as sftp:
+        with self._sftp(f"sftp get {path}") as sftp:
             try:
                 with sftp.open(path, "rb") as handle:
                     return handle.read()
@@ -283,21 +301,26 @@ class IbmiDriver:
                 raise DeviceError(self.name, f"sftp get {path}", str(exc)) from None
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        """Write PATH whole: a temporary file renamed over it, so a reader never sees half of it."""
+        """Write PATH whole: a temporary file renamed over it, so a reader never sees half of it.
+
+        A save file (/QSYS.LIB/LIB.LIB/NAME.FILE) is written in place: it must exist (CRTSAVF)
+        and nothing else can be created in /QSYS.LIB."""
         path = names.ifs_path(path)
-        temporary = f"{path}.flash4i-tmp"
-        with self.session.sftp() as sftp:
+        in_place = path.upper().startswith("/QSYS.LIB/")
+        temporary = path if in_place else f"{path}.flash4i-tmp"
+        with self._sftp(f"sftp put {path}") as sftp:
             try:
                 with sftp.open(temporary, "wb") as handle:
                     handle.write(data)
-                sftp.chmod(temporary, mode)
-                sftp.posix_rename(temporary, path)
+                if not in_place:
+                    sftp.chmod(temporary, mode)
+                    sftp.posix_rename(temporary, path)
             except IOError as exc:
                 raise DeviceError(self.name, f"sftp put {path}", str(exc)) from None
 
     def make_dirs(self, path: str) -> None:
         path = names.ifs_path(path)
-        with self.session.sftp() as sftp:
+        with self._sftp(f"sftp mkdir {path}") as sftp:
             current = ""
             for part in [p for p in path.split("/") if p]:
                 current += "/" + part
@@ -308,6 +331,34 @@ class IbmiDriver:
                         sftp.mkdir(current)
                     except IOError as exc:
                         raise DeviceError(self.name, f"sftp mkdir {current}", str(exc)) from None
+
+    def remove_tree(self, path: str) -> bool:
+        """Remove the folder PATH and everything below it; False when it does not exist."""
+        path = names.ifs_path(path)
+        if path.rstrip("/").count("/") < 2:
+            raise ValidationError(f"refusing to remove {path!r}: too close to the root")
+        with self._sftp(f"sftp rm -r {path}") as sftp:
+            try:
+                sftp.stat(path)
+            except IOError as exc:
+                if getattr(exc, "errno", None) == errno.ENOENT:
+                    return False
+                raise DeviceError(self.name, f"sftp stat {path}", str(exc)) from None
+            try:
+                self._remove_below(sftp, path)
+            except IOError as exc:
+                raise DeviceError(self.name, f"sftp rm -r {path}", str(exc)) from None
+        return True
+
+    @classmethod
+    def _remove_below(cls, sftp: Any, path: str) -> None:
+        for entry in sftp.listdir_attr(path):
+            child = f"{path.rstrip('/')}/{entry.filename}"
+            if stat.S_ISDIR(entry.st_mode or 0):
+                cls._remove_below(sftp, child)
+            else:
+                sftp.remove(child)
+        sftp.rmdir(path)
 
 
 def _text(value: object) -> Optional[str]:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from ..agent import flash4i_agent as agent
 from ..store.db import utcnow
 from .context import Defs
 
-AGENT_DIR = "/QOpenSys/flash4i"          # the agent's folder on IBM i (agent, orders, status, logs)
+AGENT_DIR = agent.AGENT_DIR              # the agent's folder on IBM i (agent, orders, status, logs)
 ORDER_LIFETIME = timedelta(hours=24)     # an order older than this is ignored by the agent
+# What the restarted clone starts for the function (never QBATCH, so no production batch work
+# runs there), and where the function job of *BRMS and *USER is submitted (served by QSYSWRK).
+CLONE_SUBSYSTEMS = list(agent.CLONE_SUBSYSTEMS)
+FUNCTION_JOB_QUEUE = agent.FUNCTION_JOB_QUEUE
 
 
 def order_path(clone_lpar_id: int, agent_dir: str = AGENT_DIR) -> str:
@@ -31,7 +36,7 @@ def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
     ident = env["clone_identity"]
     now = utcnow()
     return {
-        "version": 1,
+        "version": agent.ORDER_VERSION,
         "run_id": run_id,
         "environment": env["name"],
         "function": env["function"],
@@ -42,6 +47,8 @@ def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
             "lpar_name": defs.source.lpar_name,
             "system_name": source_info.get("host_name"),
             "serial_number": source_info.get("serial_number"),
+            # production's address: the agent refuses to start it on the clone
+            "address": defs.source.address or defs.source.ssh_host,
         },
         "clone": {
             "partition_id": defs.clone.lpar_id,
@@ -59,6 +66,8 @@ def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
         "save21": env.get("save21"),
         "user": env.get("user"),
         "status_path": status_path(run_id),
+        "start_subsystems": list(CLONE_SUBSYSTEMS),
+        "function_job_queue": FUNCTION_JOB_QUEUE,
     }
 
 

@@ -260,7 +260,7 @@ def test_sbmjob_runs_in_its_subsystem_and_keeps_its_joblog(prod):
 
 
 def test_inzbrm_flashcopy_states_follow_the_brms_transitions(prod):
-    assert escape_of(prod, "INZBRM OPTION(*FLASHCOPY) STATE(*STRBKU)")[0].startswith("BRM1A02")
+    assert escape_of(prod, "INZBRM OPTION(*FLASHCOPY) STATE(*ENDBKU)")[0].startswith("BRM1A02")
     assert escape_of(prod, "INZBRM OPTION(*FLASHCPY) STATE(*STRPRC)")[0].startswith("CPD0084")
     assert system(prod, "INZBRM OPTION(*FLASHCOPY) STATE(*STRPRC)")[2] == 0
     assert "Q1ABRMNET" not in prod.subsystems

@@ -32,10 +32,12 @@ class Settings:
     BRMS_FLASHCOPY_OPTIONS = ("*FLASHCOPY",)
     # INZBRM options that exist on a real system but are not simulated (answered honestly).
     BRMS_OTHER_OPTIONS = ("*DATA", "*DEVICE", "*CHGSYSNAM", "*MERGE", "*RESET", "*NETSYS", "*VERIFY", "*ALL")
-    # FlashCopy state -> the states it may follow (BRMS refuses other transitions).
+    # FlashCopy state -> the states it may follow (BRMS refuses other transitions). The public
+    # scripts go to *STRBKU on the clone without *STRPRC on production (peers.md §9.1), so a
+    # clone may start its backups from *NONE or from the *ENDPRC of the previous cycle.
     BRMS_FLASHCOPY_TRANSITIONS: Dict[str, Tuple[str, ...]] = {
         "*STRPRC": ("*NONE", "*ENDPRC"),
-        "*STRBKU": ("*STRPRC",),
+        "*STRBKU": ("*STRPRC", "*NONE", "*ENDPRC"),
         "*ENDBKU": ("*STRBKU",),
         "*ENDPRC": ("*STRPRC", "*ENDBKU"),
     }
@@ -277,7 +279,7 @@ def strtcp(ctx: Ctx, a: Dict[str, Any]) -> None:
     if ctx.rt.tcp_active:
         ctx.info("TCP1A12")
         return
-    ctx.rt.start_tcp(ctx.job)
+    ctx.rt.start_tcp(ctx.job, interfaces=a["STRIFC"] == "*YES", servers=a["STRSVR"] == "*YES")
     ctx.comp("TCP1A1F")
 
 
@@ -519,8 +521,11 @@ def sndmsg(ctx: Ctx, a: Dict[str, Any]) -> None:
     if not queues:
         raise command_error(msg("CPD0071", kw="TOUSR"))
     for queue in queues:
-        ctx.state.message_queues.setdefault(queue, []).append(
-            LogMessage(ctx.now, "", 0, a["MSG"], "INFORMATIONAL", ctx.job.user, ctx.job.qualified))
+        message = LogMessage(ctx.now, "", 0, a["MSG"], "INFORMATIONAL", ctx.job.user, ctx.job.qualified)
+        if queue == "QHST":
+            ctx.state.log(message)          # the QHST message queue is the history log
+        else:
+            ctx.state.message_queues.setdefault(queue, []).append(message)
 
 
 @command("SNDPGMMSG", P("MSG", "str", max_len=3000), P("MSGID", "name"), P("MSGF", "qual"),

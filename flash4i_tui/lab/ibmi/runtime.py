@@ -598,15 +598,16 @@ class IbmiRuntime:
 
     # ------------------------------------------------------------------ TCP/IP and SSH
 
-    def start_tcp(self, by: Optional[Job]) -> None:
+    def start_tcp(self, by: Optional[Job], interfaces: bool = True, servers: bool = True) -> None:
+        """STRTCP: the autostart interfaces and servers, unless STRIFC(*NO) / STRSVR(*NO)."""
         with self.lock:
             self.tcp_active = True
             self.check_name_conflict()
             for iface in list(self.state.interfaces.values()):
-                if iface.autostart:
+                if interfaces and iface.autostart:
                     self.start_interface(iface.address, by)
             for server, autostart in self.state.tcp_servers.items():
-                if autostart:
+                if servers and autostart:
                     self.servers.add(server)
             self.qhst(msg("TCP1A1F"), by)
 
