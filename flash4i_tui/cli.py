@@ -165,7 +165,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     # The composition root: the only place the core reaches the Textual panels.
     from screens.app import run_app
-    return run_app(db_url=args.db, start=getattr(args, "start_command", None))
+    return run_app(db_url=args.db, start=getattr(args, "start_command", None),
+                   system_name=getattr(args, "system_name", None), greeting=getattr(args, "greeting", ""))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

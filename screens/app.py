@@ -104,8 +104,9 @@ class Flash4iApp(App):
     def __init__(self, db_url: Optional[str] = None, start: Optional[str] = None, *,
                  system_name: Optional[str] = None, clock: Optional[Callable[[], datetime]] = None,
                  tz: Optional[tzinfo] = None, ensure_worker: Optional[EnsureWorker] = None,
-                 keymap_file: Optional[Path] = None, open_db: bool = True):
+                 keymap_file: Optional[Path] = None, open_db: bool = True, greeting: str = ""):
         super().__init__()
+        self.greeting = greeting            # shown on the message line of the first panel
         from flash4i_tui.store.db import resolve_url, utcnow
         self.db_url = resolve_url(db_url)
         self.start_command = start
@@ -133,7 +134,7 @@ class Flash4iApp(App):
         panel, error = self._start_panel()
         self.base_panel = panel
         self.push_screen(panel)
-        note = error or problem
+        note = error or problem or self.greeting
         if note:
             self.call_after_refresh(panel.message, note)
 
@@ -314,7 +315,7 @@ class Flash4iApp(App):
 
 
 def run_app(db_url: Optional[str] = None, start: Optional[str] = None, *, system_name: Optional[str] = None,
-            ensure_worker: Optional[EnsureWorker] = None) -> int:
+            ensure_worker: Optional[EnsureWorker] = None, greeting: str = "") -> int:
     """Open the panels on the store at DB_URL (the CLI's `flash4i` / `flash4i tui`).
 
     START is a command to open first (`FLDSPHST ENV(NIGHTLY)`; default WRKFLENV); SYSTEM_NAME
@@ -323,6 +324,7 @@ def run_app(db_url: Optional[str] = None, start: Optional[str] = None, *, system
     """
     from flash4i_tui.store import open_store
     open_store(db_url)                 # a store that cannot be opened is one CLI error line, before the screen
-    app = Flash4iApp(db_url, start, system_name=system_name, ensure_worker=ensure_worker, open_db=False)
+    app = Flash4iApp(db_url, start, system_name=system_name, ensure_worker=ensure_worker, open_db=False,
+                     greeting=greeting)
     app.run()
     return int(app.return_code or 0)

@@ -126,6 +126,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_tui:
         return 0
     args.start_command = "WRKFLENV"
+    args.system_name = "FLASHLAB"
+    args.greeting = "Lab ready. Type 1 next to an environment and press Enter to start a run."
     return cmd_tui(args)
 
 
