@@ -69,3 +69,26 @@ def sqlite_store(sqlite_url):
     db = open_store(sqlite_url)
     yield db
     db.close()
+
+
+LAB_SPEED = 600.0     # an IPL of 10 lab minutes takes one real second
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """The shipped demo datacenter, started on loopback ports (real SSH servers)."""
+    from flash4i_tui.lab.server import Lab, load_topology
+    with Lab(load_topology(), tmp_path / "lab", speed=LAB_SPEED) as running:
+        yield running
+
+
+@pytest.fixture
+def lab_store(lab, tmp_path):
+    """A SQLite store (tmp_path/store.db) with the lab's configuration imported."""
+    from flash4i_tui.config.store_io import import_config, load_config_file
+    from flash4i_tui.store import open_store
+    config = lab.write_config(tmp_path / "lab.yaml")
+    db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    import_config(load_config_file(config))
+    yield db
+    db.close()

@@ -1,36 +1,15 @@
-"""A running lab (real sockets) and a store holding its configuration, for end-to-end runs."""
+"""Helpers for end-to-end runs on the lab (the `lab` and `lab_store` fixtures are in tests/conftest.py)."""
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-import pytest
-
-from flash4i_tui.config.store_io import import_config, load_config_file
 from flash4i_tui.engine import runner
 from flash4i_tui.engine.queue import submit_run
-from flash4i_tui.lab.server import Lab, load_topology
+from flash4i_tui.lab.server import Lab
 from flash4i_tui.store import models as m
-from flash4i_tui.store import open_store
 
-LAB_SPEED = 600.0     # an IPL of 10 lab minutes takes one real second
-
-
-@pytest.fixture
-def lab(tmp_path):
-    """The shipped demo datacenter, started on loopback ports."""
-    with Lab(load_topology(), tmp_path / "lab", speed=LAB_SPEED) as running:
-        yield running
-
-
-@pytest.fixture
-def lab_store(lab, tmp_path):
-    """A SQLite store with the lab's configuration imported."""
-    config = lab.write_config(tmp_path / "lab.yaml")
-    db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    import_config(load_config_file(config))
-    yield db
-    db.close()
+from ..conftest import LAB_SPEED  # noqa: F401  (the fixtures lab and lab_store live in tests/conftest.py)
 
 
 def run_now(env: str, poll: float = 0.05, cancel: threading.Event | None = None) -> m.Run:
