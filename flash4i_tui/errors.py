@@ -87,3 +87,7 @@ class StepTimeout(Flash4iError):
 
 class RunCancelled(Flash4iError):
     """The run was asked to stop (SIGTERM to the worker, or an operator cancel)."""
+
+
+class WorkerStopping(Flash4iError):
+    """The worker is stopping (SIGTERM): a long wait ends so the run can be left for the next worker."""

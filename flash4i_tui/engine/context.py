@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, TypeVar
 
 from ..devices.ssh import Endpoint, LogEvent, SessionPool
-from ..errors import RunCancelled, StepTimeout
+from ..errors import RunCancelled, StepTimeout, WorkerStopping
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 
@@ -71,10 +71,12 @@ class RunContext:
 
     poll = 2.0                      # seconds between polls of a device state (tests lower it)
 
-    def __init__(self, run: m.Run, defs: Defs, cancel: threading.Event, poll: Optional[float] = None):
+    def __init__(self, run: m.Run, defs: Defs, cancel: threading.Event, poll: Optional[float] = None,
+                 stopping: Optional[threading.Event] = None):
         self.run = run
         self.defs = defs
         self.cancel = cancel
+        self.stopping = stopping or threading.Event()
         if poll is not None:
             self.poll = poll
         # Every device command is bounded by what is left of the current step's bound.
@@ -155,13 +157,25 @@ class RunContext:
             raise RunCancelled("the run was asked to stop")
 
     def sleep(self, seconds: float) -> None:
-        """Wait between polls; wakes early on cancel; never past the step's bound."""
+        """Wait between polls; wakes early on cancel or a stopping worker; never past the step's bound."""
         self.check_cancel()
-        wait = min(seconds, max(0.0, self.remaining()))
-        if self.cancel.wait(wait):
-            self.check_cancel()
+        deadline = time.monotonic() + min(seconds, max(0.0, self.remaining()))
+        while time.monotonic() < deadline:
+            if self.stopping.is_set():
+                raise WorkerStopping("the worker is stopping")
+            if self.cancel.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+                self.check_cancel()
         if self.remaining() <= 0:
             raise StepTimeout(f"step {self.step.name if self.step else ''} ran past its bound")
+
+    def watch(self, detail: str) -> None:
+        """Called at each poll of a device wait: show what is seen, and stop when asked to."""
+        self.check_cancel()
+        if self.stopping.is_set():
+            raise WorkerStopping("the worker is stopping")
+        if detail != getattr(self, "_watched", None):
+            self._watched = detail
+            self.progress(None, detail)
 
     def progress(self, percent: Optional[float], detail: Optional[str] = None) -> None:
         """Show progress of the current step on the live panel."""

@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Optional
 
-from ..errors import DeviceError, Flash4iError, RunCancelled
+from ..errors import DeviceError, Flash4iError, RunCancelled, WorkerStopping
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import Defs, RunContext
@@ -34,9 +34,10 @@ def execute(run_id: int, cancel: threading.Event, stopping: Optional[threading.E
         defs = Defs.load(run.snapshot)
     except m.Partition.DoesNotExist as exc:
         return _close(run, "FAILED", f"a partition or storage of the environment no longer exists: {exc}")
-    ctx = RunContext(run, defs, cancel, poll=poll)
+    stopping = stopping or threading.Event()
+    ctx = RunContext(run, defs, cancel, poll=poll, stopping=stopping)
     try:
-        return _execute(ctx, stopping or threading.Event())
+        return _execute(ctx, stopping)
     finally:
         ctx.close()
 
@@ -66,7 +67,11 @@ def _execute(ctx: RunContext, stopping: threading.Event) -> str:
             if stopping.is_set():
                 interrupted = True
                 break
-            failure = _run_step(ctx, stepdef, row)
+            try:
+                failure = _run_step(ctx, stepdef, row)
+            except WorkerStopping:
+                interrupted = True
+                break
     finally:
         # Production first: whatever happened above, an open suspend is closed now.
         if run.phase in SUSPEND_WINDOW:
@@ -117,6 +122,13 @@ def _run_step(ctx: RunContext, stepdef: StepDef, row: m.Step, cleanup: bool = Fa
         ctx.cancel = threading.Event()      # the resume is never cancelled
     try:
         detail = stepdef.run(ctx) or ""
+    except WorkerStopping:
+        # Not a failure: the step is left to run again when another worker picks the run up.
+        with write_transaction():
+            m.Step.update(status="PENDING", detail="interrupted: the worker stopped; the next worker runs it again") \
+                .where(m.Step.id == row.id).execute()
+        row.status = "PENDING"
+        raise
     except RunCancelled as exc:
         status, failure = "FAILED", f"{stepdef.name}: {exc}"
         detail = str(exc)

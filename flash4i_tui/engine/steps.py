@@ -135,7 +135,7 @@ def stop_clone(ctx: RunContext) -> str:
         hmc.shutdown(system, clone.lpar_name, immediate=True)
     ctx.progress(None, f"waiting for {clone.lpar_name} to reach Not Activated")
     hmc.wait_state(system, clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll,
-                   on_progress=lambda state, code: ctx.progress(None, f"{clone.lpar_name}: {state} {code}"))
+                   on_progress=lambda state, code: ctx.watch(f"{clone.lpar_name}: {state} {code}"))
     return f"{clone.lpar_name} was {lpar.state}; now Not Activated"
 
 
@@ -303,7 +303,7 @@ def start_clone(ctx: RunContext) -> str:
         hmc.activate(system, clone.lpar_name, clone.profile, keylock="norm")
     ctx.update_run(phase="CLONE_STARTED")
     code = hmc.wait_ipl(system, clone.lpar_name, timeout=ctx.bounded(ctx.defs.env["ipl_timeout"]), poll=ctx.poll,
-                        on_progress=lambda state, ref: ctx.progress(None, f"{clone.lpar_name}: {state} {ref}"))
+                        on_progress=lambda state, ref: ctx.watch(f"{clone.lpar_name}: {state} {ref}"))
     return f"{clone.lpar_name} IPL complete ({code.code})"
 
 
@@ -317,7 +317,8 @@ def finish(ctx: RunContext) -> str:
         system = defs.clone.managed_system.name
         if hmc.lpar(system, defs.clone.lpar_name).state != NOT_ACTIVATED:
             hmc.shutdown(system, defs.clone.lpar_name, immediate=True)
-            hmc.wait_state(system, defs.clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll)
+            hmc.wait_state(system, defs.clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll,
+                           on_progress=lambda state, code: ctx.watch(f"{defs.clone.lpar_name}: {state} {code}"))
         parts.append(f"{defs.clone.lpar_name} stopped")
     used = ctx.storage().space_used(defs.targets)
     ctx.update_run(space_used_bytes=used)

@@ -304,3 +304,32 @@ def test_cli_start_wait(lab, lab_store, tmp_path):
     pid = worker_alive(f"sqlite:///{tmp_path / 'store.db'}")
     if pid:
         os.kill(pid, signal.SIGTERM)
+
+
+def test_sigterm_during_a_long_wait_leaves_the_run_to_the_next_worker(lab, lab_store, tmp_path):
+    """A worker stopped while a run waits on the clone's IPL exits at once; the next one finishes it."""
+    from flash4i_tui.engine.agentctl import install_agent
+    install_agent("PROD")
+    faults(lab, {"ipl_stall": {"lpar": "CLONE1", "refcode": "C9002910"}})
+    run = submit_run("NIGHTLY", "pytest")
+    proc = _worker_process(tmp_path)
+    try:
+        _wait_for(lambda: lpar(lab, "CLONE1").refcode.code == "C9002910", 60, "the clone's IPL to stall")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert time.monotonic() - t0 < 10          # it did not sit out the IPL bound
+    finally:
+        proc.kill()
+    row = m.Run.get_by_id(run.id)
+    steps = steps_of(row)
+    assert row.state == "RUNNING" and row.worker is None
+    assert steps["START_CLONE"].status == "PENDING" and "worker stopped" in steps["START_CLONE"].detail
+    assert steps["FLASH"].status == "OK" and not production_suspended(lab)
+    lab.world.faults.clear()
+    worker = Worker(f"sqlite:///{tmp_path / 'store.db'}", poll=0.05, step_poll=0.05, idle_exit=1.0)
+    worker.serve()
+    row = m.Run.get_by_id(run.id)
+    assert row.state == "SUCCEEDED", row.message
+    assert m.Step.select().where((m.Step.run == row) & (m.Step.name == "FLASH")).get().status == "OK"
+    assert lab.world.conflicts == []
