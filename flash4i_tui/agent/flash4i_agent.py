@@ -28,6 +28,7 @@ treats as *HOLD. The engine follows /QOpenSys/flash4i/status/run<id>.json over S
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -707,6 +708,43 @@ def order_problem(order, ident, now):
         return "the clone order of run %d expired at %s" % (run_id, iso(expires))
     if not clone.get("system_name") or not isinstance(clone.get("interfaces"), list):
         return "the clone order of run %d has no clone identity" % run_id
+    bad = unsafe_values(order)
+    if bad:
+        return "the clone order of run %d holds %s: refused" % (run_id, bad)
+    return ""
+
+
+IBMI_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}")
+SYSTEM_NAME = re.compile(r"[A-Z][A-Z0-9]{0,7}")
+SPECIAL_VALUE = re.compile(r"\*[A-Z0-9]{1,10}")
+
+
+def unsafe_values(order):
+    """The first value of ORDER that must not reach a CL command line ('' when all are safe).
+
+    The engine validated them already; the order is a file on the source's IFS, so the agent
+    checks again before it builds CL from it."""
+    clone = order["clone"]
+    if not SYSTEM_NAME.fullmatch(str(clone.get("system_name"))):
+        return "an invalid system name %r" % clone.get("system_name")
+    addresses = [clone.get("default_route")] if clone.get("default_route") else []
+    for iface in clone["interfaces"]:
+        if not isinstance(iface, dict) or not IBMI_NAME.fullmatch(str(iface.get("line"))):
+            return "an invalid interface %r" % (iface,)
+        addresses += [iface.get("address"), iface.get("subnet_mask")]
+    for address in addresses:
+        try:
+            ipaddress.IPv4Address(str(address))
+        except ValueError:
+            return "an invalid address %r" % (address,)
+    brms = order.get("brms") or {}
+    names = list(brms.get("control_groups") or []) + [p for p in str(brms.get("save_file", "")).split("/") if p]
+    for name in names:
+        if not IBMI_NAME.fullmatch(str(name)):
+            return "an invalid name %r" % (name,)
+    for key in ("option", "state_start_backup", "state_end_backup"):
+        if key in brms and not SPECIAL_VALUE.fullmatch(str(brms[key])):
+            return "an invalid BRMS value %r" % (brms[key],)
     return ""
 
 

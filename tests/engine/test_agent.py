@@ -9,7 +9,7 @@ import os
 import stat
 import subprocess
 import types
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ def test_the_agent_is_one_python_3_9_file_of_the_standard_library():
     tree = ast.parse(source)
     imported = {n.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for n in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "json", "os", "re", "subprocess", "sys", "time", "traceback", "datetime"}
+    assert imported <= {"__future__", "ipaddress", "json", "os", "re", "subprocess", "sys", "time", "traceback", "datetime"}
     wrapper = agentctl.shipped_wrapper().decode()
     assert f"QSH CMD('{agent.PYTHON} {agent.AGENT_FILE} ipl')" in wrapper
     assert agent.ACTION_AREA in wrapper and agent.ORIGINAL_AREA in wrapper
@@ -326,3 +326,26 @@ def test_pase_host_on_production_starts_tcp_and_chains(tmp_path, capsys):
     host.write_file("/QOpenSys/flash4i/x.json", b"{}")
     assert host.read_file("/QOpenSys/flash4i/x.json") == b"{}" and "x.json" in host.list_dir("/QOpenSys/flash4i")
     assert host.read_file("/QOpenSys/flash4i/none") is None and not os.path.exists("/QOpenSys/flash4i/x.json")
+
+
+@pytest.mark.parametrize("path,value", [
+    (("clone", "system_name"), "X') PWRDWNSYS"),
+    (("clone", "interfaces", 0, "line"), "ETH; rm"),
+    (("clone", "interfaces", 0, "address"), "10.0.0.1') DLTLIB"),
+    (("brms", "control_groups", 0), "DAILY) CALL X"),
+])
+def test_order_with_unsafe_values_is_refused(path, value):
+    """The agent checks the order itself before it builds CL from it (the order is a file on the IFS)."""
+    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    order = {"version": agent.ORDER_VERSION, "run_id": 7, "function": "*BRMS",
+             "expires_at": "2026-11-26T00:00:00Z",
+             "clone": {"partition_id": 5, "lpar_name": "CLONE1", "system_name": "CLONE1",
+                       "interfaces": [{"address": "10.10.1.50", "subnet_mask": "255.255.255.0", "line": "ETHLINE"}]},
+             "brms": {"control_groups": ["DAILY"], "option": "*FLASHCOPY", "save_file": "FLASH4I/QUSRBRM"}}
+    ident = {"partition_id": 5, "partition_name": "CLONE1"}
+    assert agent.order_problem(order, ident, now) == ""
+    target = order
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert "refused" in agent.order_problem(order, ident, now)
