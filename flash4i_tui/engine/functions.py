@@ -28,6 +28,7 @@ from .context import Defs, RunContext
 from .order import AGENT_DIR, status_path
 
 FUNCTION_HOURS = {"*BRMS": 24, "*SAVE21": 24, "*USER": 12, "*NONE": 0}
+UNREADABLE_POLLS = 3          # consecutive unreadable status files before the run fails
 TERMINAL = ("succeeded", "failed", "restricted")
 IPL_COMPLETE = "00000000"
 
@@ -52,7 +53,13 @@ def read_status(ctx: RunContext) -> Optional[dict]:
     try:
         status = json.loads(data.decode())
     except (ValueError, UnicodeDecodeError):
+        # A writer that does not replace the file whole can be caught mid-write: only a file that
+        # stays unreadable over several polls is an error.
+        ctx.unreadable_status = getattr(ctx, "unreadable_status", 0) + 1
+        if ctx.unreadable_status < UNREADABLE_POLLS:
+            return None
         raise DeviceError(clone.name, f"sftp {path}", f"unreadable agent status: {data[:200]!r}")
+    ctx.unreadable_status = 0
     if not isinstance(status, dict):
         raise DeviceError(clone.name, f"sftp {path}", f"the agent status is not a JSON object: {data[:200]!r}")
     if status.get("run_id") != ctx.run.id:

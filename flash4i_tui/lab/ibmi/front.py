@@ -239,9 +239,13 @@ class _IfsHandle(paramiko.SFTPHandle):
         super().__init__(flags)
         self.server, self.path = server, path
         self.appending = bool(flags & os.O_APPEND)
+        # A file opened for reading keeps what it held at open, as an open inode does when a
+        # writer replaces the file (write to a temporary file, rename over): a reader never
+        # sees half of one version and half of the next.
+        self.opened = None if flags & (os.O_WRONLY | os.O_RDWR) else server._run("read", path)
 
     def read(self, offset: int, length: int) -> Any:
-        data = self.server._run("read", self.path)
+        data = self.opened if self.opened is not None else self.server._run("read", self.path)
         if isinstance(data, int):
             return data
         return data[offset:offset + length]
