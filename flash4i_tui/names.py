@@ -21,6 +21,10 @@ _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9]
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _VIOS_DEV = re.compile(r"[a-z][a-z0-9_]{0,14}")
 _IFS_PATH = re.compile(r"/[A-Za-z0-9_.\-/]{0,250}")
+# DS8000 volume ids: 4 hex digits, LSS (2) then volume number (2), as DSCLI and REST print them.
+_DS8000_VOLUME = re.compile(r"[0-9A-F]{4}")
+# PowerMax device ids: 5 hex digits as Unisphere prints them (00205).
+_POWERMAX_DEVICE = re.compile(r"[0-9A-F]{5}")
 
 
 def _show(value: object) -> str:
@@ -81,6 +85,40 @@ def svc_name(value: str, what: str = "storage object name", max_len: int = 63) -
             f"{_show(value)} is not a valid {what} (letters, digits, . - _, first a letter or _, "
             f"at most {max_len} characters)")
     return value
+
+
+def ds8000_volume_id(value: str, what: str = "DS8000 volume id") -> str:
+    if not isinstance(value, str) or not _DS8000_VOLUME.fullmatch(value):
+        raise ValidationError(f"{_show(value)} is not a valid {what} (4 hexadecimal digits in capitals, e.g. 1000)")
+    return value
+
+
+def powermax_device_id(value: str, what: str = "PowerMax device id") -> str:
+    if not isinstance(value, str) or not _POWERMAX_DEVICE.fullmatch(value):
+        raise ValidationError(f"{_show(value)} is not a valid {what} (5 hexadecimal digits in capitals, e.g. 00205)")
+    return value
+
+
+_VOLUME_CHECKS = {"svc": svc_name, "ds8000": ds8000_volume_id, "powermax": powermax_device_id}
+
+
+def storage_volume(family: str, value: str, what: str = "volume name") -> str:
+    """A volume as the storage family names it: SVC names, DS8000 volume ids, PowerMax device ids."""
+    check = _VOLUME_CHECKS.get(family)
+    if check is None:
+        raise ValidationError(f"{_show(family)} is not a storage type ({', '.join(_VOLUME_CHECKS)})")
+    return check(value, what)
+
+
+def any_storage_volume(value: str, what: str = "volume name") -> str:
+    """A volume name valid for at least one storage family (the family check comes with the storage)."""
+    for check in _VOLUME_CHECKS.values():
+        try:
+            return check(value, what)
+        except ValidationError:
+            pass
+    raise ValidationError(f"{_show(value)} is not a valid {what} (an SVC volume name, a DS8000 volume id such as "
+                          "1000, or a PowerMax device id such as 00205)")
 
 
 def hmc_name(value: str, what: str = "HMC object name") -> str:

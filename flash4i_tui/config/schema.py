@@ -264,18 +264,54 @@ HMC = Record({
     "description": Field(Str(), ""),
 })
 
+# The port each storage type listens on by default: SSH for SVC, the REST APIs for the others.
+STORAGE_PORTS = {"svc": 22, "ds8000": 8452, "powermax": 8443}
+REST_STORAGE_TYPES = ("ds8000", "powermax")
+
+
+def _storage_check(rec: dict, path: Path_, ctx: Context) -> None:
+    if rec["port"] is None:
+        rec["port"] = STORAGE_PORTS[rec["type"]]
+    if rec["type"] in REST_STORAGE_TYPES and not rec["auth"].get("password_env"):
+        ctx.problem(path + ("auth",), f"a {rec['type']} REST API authenticates with a user and password: give "
+                                      "password_env: VARIABLE")
+
+
+def _suffix(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,16}", value):
+        raise ValidationError(f"{value!r} is not a valid storage group name suffix (letters, digits, _ -)")
+    return value
+
+
+def _digits(what: str, length: Optional[int] = None) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.isdigit() or not value.isascii() or (length is not None and len(value) != length):
+            raise ValidationError(f"{value!r} is not a valid {what}")
+        return value
+    return check
+
+
 STORAGE = Record({
     "name": Field(NAME),
     "type": Field(Str(choices=STORAGE_TYPES)),
     **_endpoint_fields(22),
+    "port": Field(Int(1, 65535), None),           # default by type (STORAGE_PORTS)
     "options": Field(Record({
         "pool": Field(Str(lambda v: names.svc_name(v, "pool name"), nullable=True), None),
         "verify_tls": Field(Bool(), True),
         "ca_file": Field(Str(nullable=True), None),
         "prepare_timeout": Field(Int(1, 3600), 300),
+        # REST families: the bound of each request (seconds; the driver's default when empty)
+        "request_timeout": Field(Int(1, 3600), None),
+        # PowerMax: the array (found on Unisphere when it manages only one), the REST API version,
+        # and the storage groups of a consistency group: <group><suffix>
+        "symmetrix_id": Field(Str(_digits("Symmetrix id (12 digits)", 12), nullable=True), None),
+        "api_version": Field(Str(_digits("Unisphere REST API version (e.g. 100)"), nullable=True), None),
+        "source_sg_suffix": Field(Str(_suffix, nullable=True), None),
+        "target_sg_suffix": Field(Str(_suffix, nullable=True), None),
     }), dict),
     "description": Field(Str(), ""),
-})
+}, check=_storage_check)
 
 PARTITION = Record({
     "name": Field(NAME),
@@ -335,9 +371,10 @@ ENVIRONMENT = Record({
         "mode": Field(Str(choices=COPY_MODES), "space_efficient"),
         "rate": Field(Int(0, 150), 0),
     }, check=_copy_check), lambda: {"mode": "space_efficient", "rate": 0}),
+    # Checked against the storage family's naming in the cross checks (which know the storage type).
     "volumes": Field(ListOf(Record({
-        "source": Field(Str(lambda v: names.svc_name(v, "volume name"))),
-        "target": Field(Str(lambda v: names.svc_name(v, "volume name"))),
+        "source": Field(Str(names.any_storage_volume)),
+        "target": Field(Str(names.any_storage_volume)),
     }), 1)),
     "attach": Field(Record({
         "type": Field(Str(choices=ATTACH_TYPES)),
@@ -418,7 +455,7 @@ def _cross_check(cfg: dict, ctx: Context) -> None:
     for section, items in sec.items():
         _unique(items, (section,), ctx)
     hmcs = {h["name"]: h for _, h in sec["hmcs"] if _valid(h.get("name"))}
-    storage = {s["name"] for _, s in sec["storage"] if _valid(s.get("name"))}
+    storage = {s["name"]: s.get("type") for _, s in sec["storage"] if _valid(s.get("name"))}
     partitions = {p["name"]: p for _, p in sec["partitions"] if _valid(p.get("name"))}
     lpar_keys: Dict[tuple, str] = {}
     for i, part in sec["partitions"]:
@@ -444,7 +481,7 @@ def _cross_check(cfg: dict, ctx: Context) -> None:
         _check_environment(env, ("environments", i), partitions, storage, all_sources, ctx)
 
 
-def _check_environment(env: dict, path: Path_, partitions: dict, storage: set, all_sources: dict,
+def _check_environment(env: dict, path: Path_, partitions: dict, storage: Dict[str, Any], all_sources: dict,
                        ctx: Context) -> None:
     for role in ("source", "clone"):
         if _valid(env.get(role)) and env[role] not in partitions:
@@ -461,8 +498,15 @@ def _check_environment(env: dict, path: Path_, partitions: dict, storage: set, a
     pairs = _records(env.get("volumes"))
     sources = [p.get("source") for _, p in pairs]
     targets = [p.get("target") for _, p in pairs]
+    family = storage.get(env.get("storage"))
     for j, pair in pairs:
         vpath = path + ("volumes", j)
+        for role in ("source", "target"):
+            if family in STORAGE_TYPES and _valid(pair.get(role)):
+                try:
+                    names.storage_volume(family, pair[role], f"{family} volume name")
+                except ValidationError as exc:
+                    ctx.problem(vpath + (role,), str(exc))
         if _valid(pair.get("source")) and sources.count(pair["source"]) > 1:
             ctx.problem(vpath + ("source",), f"volume {pair['source']!r} is listed twice as a source")
         if not _valid(pair.get("target")):

@@ -33,6 +33,9 @@ def resolve_paths(cfg: dict, base: Path) -> dict:
     for ep in endpoints:
         ep["known_hosts"] = fix(ep["known_hosts"])
         ep["auth"]["key_file"] = fix(ep["auth"]["key_file"])
+    for storage in cfg["storage"]:
+        if storage["options"].get("ca_file"):
+            storage["options"]["ca_file"] = fix(storage["options"]["ca_file"])
     return cfg
 
 

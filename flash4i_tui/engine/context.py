@@ -118,11 +118,19 @@ class RunContext:
         return self.driver(f"hmc:{endpoint.name}", lambda: HmcDriver(self.sessions.get(endpoint), endpoint.name))
 
     def storage(self):
-        from ..devices.storage import driver_for
-        storage = self.defs.storage
-        return self.driver(f"storage:{storage.name}",
-                           lambda: driver_for(storage.type, self.sessions.get(storage_endpoint(storage)),
-                                              storage.name, storage.options or {}))
+        from ..devices.storage import REST_FAMILIES, GroupSpec, connect
+        from ..devices.storage.base import VolumePair
+        storage, env = self.defs.storage, self.defs.env
+        group = {env["consistency_group"]: GroupSpec(tuple(VolumePair(s, t) for s, t in self.defs.pairs),
+                                                     env["copy"]["rate"])}
+
+        def make():
+            driver = connect(storage.type, storage_endpoint(storage), storage.options or {}, ssh=self.sessions.get,
+                             log=self._log_command, limit=self.remaining, groups=group)
+            if storage.type in REST_FAMILIES:      # a REST session closes with the run's SSH sessions
+                self.sessions.sessions.setdefault(f"storage:{storage.name}", driver.session)
+            return driver
+        return self.driver(f"storage:{storage.name}", make)
 
     def ibmi(self, partition: m.Partition):
         from ..devices.ibmi import IbmiDriver

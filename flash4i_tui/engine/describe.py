@@ -1,7 +1,7 @@
-"""`flash4i plan ENV`: the steps of a run and the exact command lines each sends, with the
-environment's values. It touches no device: every line comes from the same builders the
-drivers use to send it, so what is printed is what a run sends. Lines that depend on what the
-devices answer (the hdisk a volume gets on the VIOS, old mappings to clean up) say so.
+"""`flash4i plan ENV`: the steps of a run and the exact command lines (or REST requests) each
+sends, with the environment's values. It touches no device: every line comes from the same
+builders the drivers use to send it, so what is printed is what a run sends. Lines that depend
+on what the devices answer (the hdisk a volume gets on the VIOS, old mappings to clean up) say so.
 """
 from __future__ import annotations
 
@@ -11,11 +11,40 @@ from ..config.store_io import environment_record
 from ..devices import ibmi as ibmi_cmds
 from ..devices.hmc import HmcDriver
 from ..devices.storage import svc as svc_cmds
+from ..devices.storage.base import VolumePair
+from ..errors import ValidationError
 from ..store.queries import environment
 from .context import Defs
 from .functions import logs_folder
 from .order import order_path, status_path
 from .plan import plan_for
+
+
+def _storage_lines(defs: Defs, group: str, rate: int) -> Dict[str, List[tuple]]:
+    """The storage's command lines (svc) or requests (REST families) of each step, by step name."""
+    storage = defs.storage
+    pairs = [VolumePair(s, t) for s, t in defs.pairs]
+    if storage.type == "svc":
+        lines = {
+            "CHECK": [svc_cmds.cmd_lsvdisk(v) for pair in defs.pairs for v in pair] + [svc_cmds.cmd_lshostvdiskmap()],
+            "PREPARE_FLASH": [svc_cmds.cmd_lsfcconsistgrp(group), svc_cmds.cmd_lsfcmap(group),
+                              svc_cmds.cmd_mkfcconsistgrp(group) + "   (if missing)"]
+            + [svc_cmds.cmd_mkfcmap(s, t, group, rate) + "   (if missing)" for s, t in defs.pairs]
+            + [svc_cmds.cmd_prestart(group) + "   (then polled until prepared)"],
+            "FLASH": [svc_cmds.cmd_start(group)],
+            "FINISH": [svc_cmds.cmd_lsvdisk(t) for t in defs.targets],
+        }
+    elif storage.type == "ds8000":
+        from ..devices.storage import ds8000
+        lines = ds8000.plan_requests(group, pairs, rate, storage.user)
+    elif storage.type == "powermax":
+        from ..devices.storage import powermax
+        options = storage.options or {}
+        lines = powermax.plan_requests(group, pairs, rate, options.get("symmetrix_id"), options.get("api_version"),
+                                       options.get("source_sg_suffix"), options.get("target_sg_suffix"))
+    else:
+        raise ValidationError(f"storage type {storage.type!r} has no driver")
+    return {step: [(storage.name, line) for line in step_lines] for step, step_lines in lines.items()}
 
 
 def describe_plan(env_name: str) -> dict:
@@ -32,30 +61,28 @@ def describe_plan(env_name: str) -> dict:
     def ibmi(command: str) -> str:
         return ibmi_cmds.system_line(command)
 
+    store = _storage_lines(defs, group, rate)
+
     lines: Dict[str, List[tuple]] = {
         "CHECK": [(hmc_src, HmcDriver.describe_lpars(sys_src, src.lpar_name)),
                   (hmc_clone, HmcDriver.describe_lpars(sys_clone, clone.lpar_name)),
                   (src.name, ibmi_cmds.db2util_line(
                       "SELECT HOST_NAME, PARTITION_ID, PARTITION_NAME, SERIAL_NUMBER FROM QSYS2.SYSTEM_STATUS_INFO"))]
-                 + [(defs.storage.name, svc_cmds.cmd_lsvdisk(v)) for pair in defs.pairs for v in pair]
-                 + [(defs.storage.name, svc_cmds.cmd_lshostvdiskmap())],
+                 + store["CHECK"],
         "STOP_CLONE": [(hmc_clone, HmcDriver.describe_shutdown(sys_clone, clone.lpar_name, immediate=True)
                         + "   (only if it is not Not Activated; then polled until it is)")],
         "UNMAP_VIOS": [(hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-",
                                                            "rmdev -dev <hdisk of each target> -recursive"))]
         if defs.vscsi else [],
-        "PREPARE_FLASH": [(defs.storage.name, line) for line in
-                          [svc_cmds.cmd_lsfcconsistgrp(group), svc_cmds.cmd_lsfcmap(group)]
-                          + [svc_cmds.cmd_mkfcconsistgrp(group) + "   (if missing)"]
-                          + [svc_cmds.cmd_mkfcmap(s, t, group, rate) + "   (if missing)" for s, t in defs.pairs]
-                          + [svc_cmds.cmd_prestart(group) + "   (then polled until prepared)"]],
+        "PREPARE_FLASH": store["PREPARE_FLASH"],
         "WRITE_CLONE_ORDER": [(src.name, f"sftp put {order_path(clone.lpar_id)} (run id, clone partition "
                                          f"{clone.lpar_id}, system name {env['clone_identity']['system_name']}, "
                                          f"{len(env['clone_identity']['interfaces'])} interfaces)")],
         "QUIESCE": [(src.name, ibmi(ibmi_cmds.force_write_command())),
                     (src.name, ibmi(ibmi_cmds.suspend_command(q["timeout"], q["action"])))],
-        "FLASH": [(defs.storage.name, svc_cmds.cmd_start(group))],
+        "FLASH": store["FLASH"],
         "RESUME": [(src.name, ibmi(ibmi_cmds.resume_command()) + "   (on every path out of QUIESCE)")],
+        "ACTIVATE_TARGETS": store.get("ACTIVATE_TARGETS", []),
         "MAP_VIOS": [(hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-", "cfgdev")),
                      (hmc_clone, HmcDriver.describe_vios(sys_clone, attach["vios"] or "-",
                                                          f"mkvdev -vdev <hdisk of each target> -vadapter "
@@ -75,7 +102,7 @@ def describe_plan(env_name: str) -> dict:
                                     "agent.log")],
         "FINISH": ([(hmc_clone, HmcDriver.describe_shutdown(sys_clone, clone.lpar_name, immediate=True))]
                    if defs.starts_clone and env["stop_clone_after"] else [])
-        + [(defs.storage.name, svc_cmds.cmd_lsvdisk(t)) for t in defs.targets],
+        + store["FINISH"],
     }
     steps = []
     for stepdef in plan_for(defs):

@@ -41,6 +41,8 @@ STEPS: List[StepDef] = [
     StepDef("QUIESCE", steps.quiesce, lambda d: d.env["quiesce"]["timeout"] + steps.QUIESCE_LOCK_WAIT + 120),
     StepDef("FLASH", steps.flash, _fixed(60)),       # production is suspended: fail fast, resume
     StepDef("RESUME", steps.resume, _fixed(300)),
+    # Only in plans of families whose targets change after the flash (PowerMax: link the snapshot).
+    StepDef("ACTIVATE_TARGETS", steps.activate_targets, _fixed(900)),
     StepDef("MAP_VIOS", steps.map_vios, _fixed(600), lambda d: d.vscsi and d.starts_clone,
             "NPIV attachment, or the clone is not started"),
     StepDef("START_CLONE", steps.start_clone, lambda d: float(d.env["ipl_timeout"]) + 60,
@@ -56,8 +58,11 @@ STEP_NAMES = [s.name for s in STEPS]
 
 
 def plan_for(defs: Defs) -> List[StepDef]:
-    """Every step, in order (skipped ones included, so the record shows why they were skipped)."""
-    return list(STEPS)
+    """Every step, in order (skipped ones included, so the record shows why they were skipped).
+    ACTIVATE_TARGETS belongs to the plans of the storage families that need it only."""
+    from ..devices.storage import ACTIVATING_FAMILIES
+    activating = defs.storage.type in ACTIVATING_FAMILIES
+    return [s for s in STEPS if s.name != "ACTIVATE_TARGETS" or activating]
 
 
 def step_named(name: str) -> StepDef:

@@ -237,6 +237,13 @@ def resume(ctx: RunContext) -> str:
     return f"*SYSBAS resumed; suspended window {window_text}{note}"
 
 
+def activate_targets(ctx: RunContext) -> str:
+    """After the resume: make the flash visible on the targets where the family needs a second
+    request for it (PowerMax links the new snapshot to the target storage group)."""
+    group = ctx.defs.env["consistency_group"]
+    return ctx.storage().activate_targets(group) or f"consistency group {group}: nothing to activate"
+
+
 def _source_lock_key(ctx: RunContext) -> str:
     src = ctx.defs.source
     return f"quiesce:{src.managed_system.hmc.name}/{src.managed_system.name}/{src.lpar_id}"

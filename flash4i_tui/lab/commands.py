@@ -49,7 +49,16 @@ def cmd_lab(args: argparse.Namespace) -> int:
         for name, port in ep.hmcs.items():
             print(f"  HMC      {name:<10} ssh -p {port} hscroot@127.0.0.1")
         for name, port in ep.storage.items():
-            print(f"  SVC      {name:<10} ssh -p {port} flash4i@127.0.0.1")
+            if name in ep.storage_urls:
+                print(f"  REST     {name:<10} {ep.storage_urls[name]}")
+            else:
+                print(f"  SVC      {name:<10} ssh -p {port} flash4i@127.0.0.1")
+        passwords = lab.passwords()
+        if passwords:
+            # The REST arrays' lab passwords reach flash4i through password_env, as real ones would.
+            env_file = state_dir / "lab.env"
+            write_private(env_file, "".join(f"export {var}='{value}'\n" for var, value in passwords.items()))
+            print(f"  secrets  {env_file}   (sets {', '.join(passwords)} for flash4i commands)")
         for address, port in ep.ibmi.items():
             print(f"  IBM i    {address:<15} ssh -p {port} FLASH4I@127.0.0.1")
         print(f"  control  {ep.control_url}   (flash4i labctl state|events|conflicts|faults FILE)")

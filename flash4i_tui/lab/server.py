@@ -1,8 +1,10 @@
 """The lab as a whole: build the world from a topology, start every device front on loopback,
 and write a flash4i configuration (with known_hosts and a client key) that points at them.
 
-Host keys and the client key live in the lab's state folder: generated once, reused on every
-start, so a configuration written earlier stays valid.
+Host keys, the client key and the TLS CA of the REST arrays (DS8000, PowerMax) live in the
+lab's state folder: generated once, reused on every start, so a configuration written earlier
+stays valid. REST arrays authenticate with a user and password: the configuration names an
+environment variable (password_env), and `passwords()` says what to set it to.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ..paths import private_dir, write_private
 from ..resources import data_file
 from .control import ControlServer
 from .faults import FaultRules
+from .https import load_or_create_tls
 from .sshd import SshFront, load_or_create_key, public_line
 from .world import World
 
@@ -32,9 +35,13 @@ def load_topology(path: Optional[Path] = None) -> dict:
 @dataclass
 class Endpoints:
     hmcs: Dict[str, int] = field(default_factory=dict)        # HMC name -> port
-    storage: Dict[str, int] = field(default_factory=dict)     # array name -> port
+    storage: Dict[str, int] = field(default_factory=dict)     # array name -> port (SSH, or HTTPS for REST)
     ibmi: Dict[str, int] = field(default_factory=dict)        # IBM i address -> port
     control_url: str = ""
+    storage_urls: Dict[str, str] = field(default_factory=dict)   # REST array name -> https://127.0.0.1:port
+
+
+REST_TYPES = ("ds8000", "powermax")
 
 
 class Lab:
@@ -44,6 +51,8 @@ class Lab:
         self.state_dir = private_dir(Path(state_dir))
         self.world = World(speed=speed or float(topology.get("speed", 60)), faults=faults)
         self.fronts: List[SshFront] = []
+        self.rest_fronts: list = []             # the HTTPS fronts of the REST arrays
+        self.tls = None                         # the lab's CA and server certificate, when REST arrays exist
         self.endpoints = Endpoints()
         self.control: Optional[ControlServer] = None
         self.client_key = load_or_create_key(self.state_dir / "client_key")
@@ -59,13 +68,21 @@ class Lab:
         from .svc.model import build_arrays
 
         world = self.world
-        build_arrays(world, self.topology.get("storage", []))
+        storage = self.topology.get("storage", []) or []
+        build_arrays(world, [e for e in storage if e.get("type", "svc") == "svc"])
+        rest_arrays = self._build_rest_arrays(storage)
         install_systems(world, self.topology.get("ibmi", []), key_dir=self.state_dir)
         build_hmcs(world, self.topology.get("hmcs", []))
         client = self.client_key.get_base64()
         for name, array in world.arrays.items():
+            if name in rest_arrays:
+                continue
             front = SvcFront(array, self._host_key(f"svc_{name}"), [client])
             self.endpoints.storage[name] = self._start(front)
+        for name, front in rest_arrays.items():
+            self.rest_fronts.append(front)
+            self.endpoints.storage[name] = front.start()
+            self.endpoints.storage_urls[name] = front.url
         for name, hmc in world.hmcs.items():
             users = {user: {client} for user in hmc.users}
             front = HmcFront(world, hmc, self._host_key(f"hmc_{name}"), users)
@@ -78,6 +95,24 @@ class Lab:
         world.record("lab", f"lab started at speed {world.clock.speed:g}")
         return self
 
+    def _build_rest_arrays(self, storage: List[dict]) -> Dict[str, object]:
+        """The DS8000 and PowerMax arrays of the topology, each with its HTTPS front (not started)."""
+        from .ds8000 import Ds8000Front, build_ds8000
+        from .powermax import PowerMaxFront, build_powermax
+        fronts: Dict[str, object] = {}
+        for i, entry in enumerate(storage):
+            kind = entry.get("type", "svc")
+            if kind not in REST_TYPES:
+                continue
+            if self.tls is None:
+                self.tls = load_or_create_tls(self.state_dir)
+            if kind == "ds8000":
+                fronts[str(entry["name"])] = Ds8000Front(build_ds8000(self.world, entry, f"storage[{i}]"), self.tls)
+            else:
+                fronts[str(entry["name"])] = PowerMaxFront(build_powermax(self.world, entry, f"storage[{i}]"),
+                                                           self.tls)
+        return fronts
+
     def _start(self, front: SshFront) -> int:
         self.fronts.append(front)
         return front.start()
@@ -86,7 +121,7 @@ class Lab:
         return load_or_create_key(self.state_dir / f"{name}.key")
 
     def stop(self) -> None:
-        for front in self.fronts:
+        for front in self.fronts + self.rest_fronts:
             front.stop()
         if self.control is not None:
             self.control.stop()
@@ -128,9 +163,7 @@ class Lab:
                  "auth": dict(auth), "known_hosts": known,
                  "managed_systems": sorted(self.world.hmcs[name].systems),
                  "description": "lab HMC"} for name, port in self.endpoints.hmcs.items()]
-        storage = [{"name": name, "type": "svc", "host": "127.0.0.1", "port": port,
-                    "user": spec.get("storage_user", "flash4i"), "auth": dict(auth), "known_hosts": known,
-                    "description": "lab FlashSystem"} for name, port in self.endpoints.storage.items()]
+        storage = [self._storage_config(name, port, spec, auth, known) for name, port in self.endpoints.storage.items()]
         npiv_hosts = self._npiv_hosts()
         partitions = []
         for part in spec["partitions"]:
@@ -145,6 +178,38 @@ class Lab:
             })
         return {"version": 1, "hmcs": hmcs, "storage": storage, "partitions": partitions,
                 "environments": spec["environments"]}
+
+    def _storage_entry(self, name: str) -> dict:
+        return next((e for e in self.topology.get("storage", []) or [] if str(e.get("name")) == name), {})
+
+    def _storage_config(self, name: str, port: int, spec: dict, auth: dict, known: str) -> dict:
+        entry = self._storage_entry(name)
+        kind = entry.get("type", "svc")
+        if kind not in REST_TYPES:
+            return {"name": name, "type": "svc", "host": "127.0.0.1", "port": port,
+                    "user": spec.get("storage_user", "flash4i"), "auth": dict(auth), "known_hosts": known,
+                    "description": "lab FlashSystem"}
+        # REST: a user and a password read from password_env (the lab's own password, see passwords()),
+        # TLS verified against the lab's CA.
+        options = {"verify_tls": True, "ca_file": str(self.tls.ca_cert)}
+        if kind == "powermax":
+            options["symmetrix_id"] = self.world.arrays[name].sid
+        return {"name": name, "type": kind, "host": "127.0.0.1", "port": port, "user": next(iter(entry["users"])),
+                "auth": {"password_env": self.password_env(name)}, "options": options,
+                "description": {"ds8000": "lab DS8000", "powermax": "lab PowerMax"}[kind]}
+
+    def password_env(self, name: str) -> str:
+        """The environment variable the written configuration names for a REST array's password."""
+        return str(self._storage_entry(name).get("password_env") or f"FLASH4I_LAB_{name.upper()}_PASSWORD")
+
+    def passwords(self) -> Dict[str, str]:
+        """password_env variable -> the lab password of its array's configured user. The lab's
+        passwords are its own (in the topology); set these before a flash4i process talks to it."""
+        result = {}
+        for name in self.endpoints.storage_urls:
+            users = self._storage_entry(name)["users"]
+            result[self.password_env(name)] = str(next(iter(users.values())))
+        return result
 
     def _npiv_hosts(self) -> Dict[tuple, List[str]]:
         hosts: Dict[tuple, List[str]] = {}

@@ -174,14 +174,24 @@ def _item(device: str, outcome: tuple) -> dict:
 
 
 def _storage_call(env: m.Environment, timeout: float):
-    from ..devices.storage import driver_for
+    from ..devices.storage import GroupSpec, connect
+    from ..devices.storage.base import VolumePair
     from ..engine.context import storage_endpoint
     storage = env.storage
+    endpoint = storage_endpoint(storage)
+    pairs = tuple(VolumePair(p.source, p.target) for p in env.volume_pairs.order_by(m.VolumePair.seq))
+    groups = {env.consistency_group: GroupSpec(pairs, env.copy_rate)}
 
     def read(session: SshSession):
-        options = dict(storage.options or {}, command_timeout=timeout)
-        return driver_for(storage.type, session, storage.name, options).group_state(env.consistency_group)
-    return storage_endpoint(storage), read
+        # svc answers over the probe's SSH session; the REST families over their own HTTPS session.
+        driver = connect(storage.type, endpoint, storage.options or {}, ssh=lambda _: session, groups=groups,
+                         timeout=timeout)
+        try:
+            return driver.group_state(env.consistency_group)
+        finally:
+            if driver.session is not session:
+                driver.session.close()
+    return endpoint, read
 
 
 def storage_item(env: m.Environment, outcome: tuple) -> dict:

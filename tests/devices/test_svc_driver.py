@@ -241,5 +241,5 @@ def test_device_errors_keep_the_message_id_over_the_wire(driver, lab):
 def test_driver_for_picks_the_family_and_its_tuning(lab):
     drv = driver_for("svc", lab.session(), "FS1", {"poll_interval": 0.5, "prepare_timeout": 300, "pool": None})
     assert isinstance(drv, SvcDriver) and (drv.name, drv.poll_interval, drv.command_timeout) == ("FS1", 0.5, 60.0)
-    with pytest.raises(ValidationError, match="ds8000"):
-        driver_for("ds8000", lab.session(), "DS1")
+    with pytest.raises(ValidationError, match="xiv"):
+        driver_for("xiv", lab.session(), "XIV1")

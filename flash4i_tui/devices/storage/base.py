@@ -1,7 +1,7 @@
 """The storage driver interface: one abstract class every storage family implements.
 
 Modelled on NAPALM's NetworkDriver: the engine talks to `StorageDriver` only; each family
-(svc now, ds8000 and powermax later) implements every method with exactly these
+(svc, ds8000, powermax) implements every method with exactly these
 signatures, and one conformance suite (tests/devices/storage_conformance.py) runs against
 each family's lab device. Values that cross into the engine are frozen dataclasses.
 
@@ -63,6 +63,16 @@ class VolumePair:
     target: str
 
 
+@dataclass(frozen=True)
+class GroupSpec:
+    """What the configuration says a consistency group holds. Families without a group object on
+    the array (DS8000) know their groups only from this; the others use it for what the array
+    does not record (the copy rate of a PowerMax link before it exists)."""
+
+    pairs: tuple[VolumePair, ...]
+    copy_rate: int
+
+
 class StorageDriver(ABC):
     """One storage system. Constructors differ per family (transport, options) and live in
     the subclasses; every other public method has exactly the signature below.
@@ -115,7 +125,8 @@ class StorageDriver(ABC):
     @abstractmethod
     def start(self, group: str) -> None:
         """Take the point-in-time copy now. Runs while production is suspended: it sends the
-        start command and nothing else (no checks, no extra round trips)."""
+        start command and nothing else (no checks, no extra round trips). A DS8000 flash is two
+        requests: the FlashCopy with freeze, then the unfreeze of its source LSSs."""
 
     @abstractmethod
     def progress(self, group: str) -> GroupState:
@@ -124,6 +135,13 @@ class StorageDriver(ABC):
     @abstractmethod
     def space_used(self, targets: Sequence[str]) -> int:
         """Bytes used on the TARGETS: thin used capacity, the capacity for a full allocation."""
+
+    def activate_targets(self, group: str) -> str:
+        """Make the point in time taken by start() visible on the targets, after production has
+        resumed, and wait (bounded) until it is. Families whose start already does it (svc,
+        ds8000) have nothing to do: they return "". PowerMax links the new snapshot to the
+        target storage group here. Returns a one-line detail for the run's record."""
+        return ""
 
     @abstractmethod
     def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:

@@ -19,6 +19,7 @@ from ...names import svc_name
 from ..ssh import SshSession
 from .base import (GROUP_STATES, MAPPING_STATES, STOPPED_STATES, GroupState, HostMapping, MappingState,
                    StorageDriver, VolumeInfo, VolumePair)
+from .book import check_pairs, check_rate
 
 DELIM = "!"
 GROUP_NAME_MAX = 15
@@ -49,12 +50,6 @@ def _fcmap(name: str) -> str:
     return shlex.quote(svc_name(name, "FlashCopy mapping name"))
 
 
-def _rate(copy_rate: int) -> int:
-    if isinstance(copy_rate, bool) or not isinstance(copy_rate, int) or not 0 <= copy_rate <= 150:
-        raise ValidationError(f"{copy_rate!r} is not a valid copy rate (0-150)")
-    return copy_rate
-
-
 def cmd_lsvdisk(volume: str) -> str:
     return f"svcinfo lsvdisk -bytes -delim {DELIM} {_volume(volume)}"
 
@@ -79,11 +74,11 @@ def cmd_mkfcconsistgrp(group: str) -> str:
 
 def cmd_mkfcmap(source: str, target: str, group: str, copy_rate: int) -> str:
     return (f"svctask mkfcmap -source {_volume(source)} -target {_volume(target)} -consistgrp {_group(group)} "
-            f"-copyrate {_rate(copy_rate)}")
+            f"-copyrate {check_rate(copy_rate)}")
 
 
 def cmd_chfcmap_copyrate(fcmap: str, copy_rate: int) -> str:
-    return f"svctask chfcmap -copyrate {_rate(copy_rate)} {_fcmap(fcmap)}"
+    return f"svctask chfcmap -copyrate {check_rate(copy_rate)} {_fcmap(fcmap)}"
 
 
 def cmd_prestart(group: str) -> str:
@@ -439,22 +434,7 @@ class SvcDriver(StorageDriver):
 
     @staticmethod
     def _check_pairs(group: str, pairs: Sequence[VolumePair], copy_rate: int) -> Dict[str, VolumePair]:
-        svc_name(group, "consistency group name", GROUP_NAME_MAX)
-        _rate(copy_rate)
-        if not pairs:
-            raise ValidationError(f"consistency group {group}: no volume pairs")
-        wanted: Dict[str, VolumePair] = {}
-        for pair in pairs:
-            svc_name(pair.source, "volume name")
-            svc_name(pair.target, "volume name")
-            if pair.target in wanted:
-                raise ValidationError(f"volume {pair.target} is the target of two pairs")
-            wanted[pair.target] = pair
-        sources = {p.source for p in pairs}
-        both = sorted(sources & set(wanted))
-        if both:
-            raise ValidationError(f"volume {both[0]} is both a source and a target")
-        return wanted
+        return check_pairs(group, pairs, copy_rate, lambda name, what: svc_name(name, "volume name"))
 
     def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
         self._check_pairs(group, pairs, copy_rate)

@@ -1,0 +1,300 @@
+"""The Unisphere REST front (reference §3) over HTTPS, HTTP Basic authentication on every request:
+
+    GET  /univmax/restapi/version
+    GET  /{ver}/sloprovisioning/symmetrix
+    GET  /{ver}/sloprovisioning/symmetrix/{sid}/volume[?storageGroupId=SG]   /volume/{dev}
+    GET  POST             .../storagegroup          GET PUT DELETE .../storagegroup/{sg}
+    GET  .../maskingview  .../maskingview/{mv}  .../maskingview/{mv}/connections
+    GET  POST /{ver}/replication/symmetrix/{sid}/storagegroup/{sg}/snapshot
+    GET  .../snapshot/{name}/snapid      GET PUT DELETE .../snapshot/{name}/snapid/{snapid}
+    GET  /{ver}/system/job/{id}
+
+Errors are an HTTP status with {"message": ...}. A PUT or POST whose body says
+"executionOption": "ASYNCHRONOUS" answers 202 with a job (link, relink, unlink, establish).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any, Callable, List, Optional, Tuple
+
+from ..faults import Fault
+from ..https import HttpRequest, HttpsFront, Reply, TlsFiles, http_status
+from ..svc.model import Volume
+from .errors import PmaxError
+from .model import CYLINDER_BYTES, TRACK_BYTES, Generation, Job, PmaxArray, StorageGroup, pmax_time
+
+ROOT = ("univmax", "restapi")
+GiB = 1024 ** 3
+
+
+def _gb(nbytes: int) -> float:
+    return round(nbytes / GiB, 7)
+
+
+def _job_time(when: Optional[Any]) -> str:
+    return when.strftime("%b-%d-%Y %H:%M:%S.000") if when else "N/A"
+
+
+class PowerMaxFront(HttpsFront):
+    label = "powermax"
+
+    def __init__(self, array: PmaxArray, tls: TlsFiles, port: int = 0):
+        super().__init__(array.world, array.name, tls, port)
+        self.array = array
+
+    def fault_reply(self, fault: Fault) -> Reply:
+        return Reply(http_status(fault, 500), {"message": fault.message or "Internal server error"})
+
+    def bad_json(self, request: HttpRequest) -> Reply:
+        return Reply(400, {"message": "Unable to parse the request body as JSON"})
+
+    # ---------------------------------------------------------------- routing
+
+    def handle(self, request: HttpRequest) -> Reply:
+        try:
+            self._authenticate(request)
+            parts = request.parts
+            if tuple(parts[:2]) != ROOT:
+                raise PmaxError("no_resource", path=request.path)
+            route = parts[2:]
+            if route == ["version"] and request.method == "GET":
+                return Reply(200, {"version": self.array.UNISPHERE_VERSION, "api_version": "100",
+                                   "supported_api_versions": list(self.array.SUPPORTED_VERSIONS)})
+            if not route or route[0] not in self.array.SUPPORTED_VERSIONS:
+                raise PmaxError("no_version", version=route[0] if route else "")
+            return self._route(request, route[1:])
+        except PmaxError as error:
+            return Reply(error.status, error.body())
+
+    def _authenticate(self, request: HttpRequest) -> None:
+        header = request.headers.get("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        try:
+            user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise PmaxError("unauthorized") from None
+        if scheme.lower() != "basic" or not user or self.array.users.get(user) != password:
+            raise PmaxError("unauthorized")
+
+    def _route(self, request: HttpRequest, r: List[str]) -> Reply:
+        method, a, sid = request.method, self.array, self.array.sid
+        if r == ["sloprovisioning", "symmetrix"] and method == "GET":
+            return Reply(200, {"symmetrixId": [sid]})
+        if r[:1] == ["system"] and r[1:2] == ["job"] and len(r) == 3 and method == "GET":
+            with a.lock:
+                job = a.jobs.get(r[2])
+                if job is None:
+                    raise PmaxError("no_job", job=r[2])
+                return Reply(200, self._job(job))
+        if len(r) < 3 or r[1] != "symmetrix" or r[0] not in ("sloprovisioning", "replication"):
+            raise PmaxError("no_resource", path=request.path)
+        if r[2] != sid:
+            raise PmaxError("no_array", sid=r[2])
+        rest = r[3:]
+        handlers: List[Tuple[str, Callable[[List[str]], bool], Callable[[], Reply]]] = [
+            ("GET", lambda x: x == ["volume"], lambda: self._volume_list(request)),
+            ("GET", lambda x: len(x) == 2 and x[0] == "volume",
+             lambda: Reply(200, self._volume(a.need_volume(rest[1])))),
+            ("GET", lambda x: x == ["storagegroup"], lambda: Reply(200, {"storageGroupId": sorted(a.storage_groups)})),
+            ("POST", lambda x: x == ["storagegroup"], lambda: self._create_sg(request)),
+            ("GET", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: Reply(200, self._sg(a.need_sg(rest[1])))),
+            ("PUT", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: self._edit_sg(request, rest[1])),
+            ("DELETE", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: self._delete_sg(rest[1])),
+            ("GET", lambda x: x == ["maskingview"], lambda: Reply(200, {"maskingViewId": sorted(a.views)})),
+            ("GET", lambda x: len(x) == 2 and x[0] == "maskingview", lambda: Reply(200, self._view(rest[1]))),
+            ("GET", lambda x: len(x) == 3 and x[0] == "maskingview" and x[2] == "connections",
+             lambda: Reply(200, self._connections(rest[1]))),
+        ]
+        if r[0] == "replication":
+            handlers = self._snapshot_handlers(request, rest)
+        for verb, matches, answer in handlers:
+            if verb == method and matches(rest):
+                if method != "GET":
+                    return answer()
+                with a.lock:
+                    return answer()
+        raise PmaxError("no_resource", path=request.path)
+
+    # ---------------------------------------------------------------- provisioning
+
+    def _volume(self, v: Volume) -> dict:
+        groups = self.array.groups_of(v)
+        linked = self.array._linked_to(v) is not None
+        source = any(v in gen.sources for by_name in self.array.snapshots.values() for gens in by_name.values()
+                     for gen in gens)
+        cylinders = v.capacity // CYLINDER_BYTES
+        return {"volumeId": v.id, "type": "TDEV", "emulation": "FBA", "ssid": "FFFF",
+                "allocated_percent": int(v.used_bytes * 100 // v.capacity) if v.capacity else 0,
+                "cap_gb": _gb(v.capacity), "cap_mb": round(v.capacity / 1024 ** 2, 2), "cap_cyl": cylinders,
+                "status": "Ready", "reserved": False, "pinned": False, "physical_name": "",
+                "volume_identifier": getattr(v, "identifier", ""), "wwn": v.uid, "encapsulated": False,
+                "num_of_storage_groups": len(groups), "num_of_front_end_paths": 0, "storageGroupId": groups,
+                "snapvx_source": "true" if source else "false", "snapvx_target": "true" if linked else "false",
+                "has_effective_wwn": False, "effective_wwn": v.uid, "mobility_id_enabled": False}
+
+    def _volume_list(self, request: HttpRequest) -> Reply:
+        sg = (request.query.get("storageGroupId") or [None])[0]
+        volumes = self.array.need_sg(sg).in_device_order() if sg else \
+            [self.array.volumes[k] for k in sorted(self.array.volumes)]
+        result = [{"volumeId": v.id} for v in volumes]
+        return Reply(200, {"id": str(uuid.uuid4()), "count": len(result), "expirationTime": 0, "maxPageSize": 1000,
+                           "resultList": {"result": result, "from": 1 if result else 0, "to": len(result)}})
+
+    def _sg(self, sg: StorageGroup) -> dict:
+        views = sorted(v.name for v in self.array.views.values() if v.sg == sg.name)
+        return {"storageGroupId": sg.name, "slo": "NONE", "srp": "NONE", "num_of_vol": len(sg.volumes),
+                "num_of_child_sgs": 0, "num_of_parent_sgs": 0, "num_of_masking_views": len(views),
+                "num_of_snapshots": sum(len(g) for g in self.array.snapshots.get(sg.name, {}).values()),
+                "cap_gb": _gb(sum(v.capacity for v in sg.volumes)), "device_emulation": "FBA",
+                "type": "Standalone", "unprotected": not self.array.snapshots.get(sg.name), "maskingview": views}
+
+    def _create_sg(self, request: HttpRequest) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        name = body.get("storageGroupId")
+        if not isinstance(name, str) or not name:
+            raise PmaxError("bad_request", why="storageGroupId is required")
+        if body.get("emulation", "FBA") != "FBA":
+            raise PmaxError("bad_request", why="only FBA storage groups are supported")
+        return Reply(201, self._sg(self.array.create_sg(name)))
+
+    def _edit_sg(self, request: HttpRequest, name: str) -> Reply:
+        param = (request.body or {}).get("editStorageGroupActionParam") if isinstance(request.body, dict) else None
+        if not isinstance(param, dict) or len(param) != 1:
+            raise PmaxError("bad_request", why="editStorageGroupActionParam needs exactly one action")
+        add = ((param.get("expandStorageGroupParam") or {}).get("addSpecificVolumeParam") or {}).get("volumeId")
+        remove = (param.get("removeVolumeParam") or {}).get("volumeId")
+        devices = add if add is not None else remove
+        if not isinstance(devices, list) or not devices or not all(isinstance(d, str) for d in devices):
+            raise PmaxError("bad_request", why="volumeId must be a list of device ids")
+        if add is not None:
+            self.array.add_to_sg(name, devices)
+        else:
+            self.array.remove_from_sg(name, devices)
+        with self.array.lock:
+            return Reply(200, self._sg(self.array.need_sg(name)))
+
+    def _delete_sg(self, name: str) -> Reply:
+        self.array.delete_sg(name)
+        return Reply(204)
+
+    def _need_view(self, name: str):
+        view = self.array.views.get(name)
+        if view is None:
+            raise PmaxError("no_view", view=name)
+        return view
+
+    def _view(self, name: str) -> dict:
+        view = self._need_view(name)
+        return {"maskingViewId": view.name, "hostId": view.host.name, "portGroupId": view.port_group,
+                "storageGroupId": view.sg}
+
+    def _connections(self, name: str) -> dict:
+        view = self._need_view(name)
+        rows = []
+        for volume in sorted(self.array.storage_groups[view.sg].volumes, key=lambda v: view.luns[v.id]):
+            for wwpn in view.host.wwpns or ["-"]:
+                rows.append({"volumeId": volume.id, "host_lun_address": f"{view.luns[volume.id]:04X}",
+                             "cap_gb": _gb(volume.capacity), "initiatorId": wwpn.lower(), "dir_port": "FA-1D:4",
+                             "logged_in": True, "on_fabric": True})
+        return {"maskingViewConnection": rows}
+
+    # ---------------------------------------------------------------- SnapVX
+
+    def _snapshot_handlers(self, request: HttpRequest, rest: List[str]):
+        a = self.array
+        if len(rest) < 3 or rest[0] != "storagegroup" or rest[2] != "snapshot":
+            return []
+        sg = rest[1]
+
+        def snapid() -> int:
+            try:
+                return int(rest[5])
+            except ValueError:
+                raise PmaxError("no_snapid", snapid=rest[5], name=rest[3]) from None
+        return [
+            ("GET", lambda x: len(x) == 3, lambda: Reply(200, {"name": sorted(
+                n for n, gens in a.snapshots.get(a.need_sg(sg).name, {}).items() if gens)})),
+            ("POST", lambda x: len(x) == 3, lambda: self._establish(request, sg)),
+            ("GET", lambda x: len(x) == 5 and x[4] == "snapid",
+             lambda: Reply(200, {"snapids": [g.snapid for g in a.generations(sg, rest[3])]})),
+            ("GET", lambda x: len(x) == 6 and x[4] == "snapid",
+             lambda: Reply(200, self._generation(a.generation(sg, rest[3], snapid())))),
+            ("PUT", lambda x: len(x) == 6 and x[4] == "snapid", lambda: self._modify(request, sg, rest[3], snapid())),
+            ("DELETE", lambda x: len(x) == 6 and x[4] == "snapid", lambda: self._terminate(sg, rest[3], snapid())),
+        ]
+
+    def _generation(self, gen: Generation) -> dict:
+        links = [{"linkedCreationTimestamp": pmax_time(link.created), "linked_volume_name": target.id,
+                  "name": link.sg, "percentageCopied": link.percent(i), "source_volume_name": source.id,
+                  "trackSize": TRACK_BYTES, "tracks": source.capacity // TRACK_BYTES}
+                 for link in gen.links for i, (source, target) in enumerate(link.pairs)]
+        return {"expired": False, "linked": bool(gen.links), "linked_storage_group": links,
+                "linked_storage_group_names": [link.sg for link in gen.links], "name": gen.name,
+                "non_shared_tracks": gen.non_shared_tracks, "num_source_volumes": len(gen.sources),
+                "num_storage_group_volumes": len(gen.sources), "restored": False, "snapid": gen.snapid,
+                "source_volume": [{"capacity": v.capacity // CYLINDER_BYTES, "capacity_gb": _gb(v.capacity),
+                                   "name": v.id} for v in gen.sources],
+                "state": list(gen.states), "time_to_live_expiry_date": "N/A", "timestamp": pmax_time(gen.created),
+                "timestamp_utc": int(gen.created.timestamp() * 1000), "tracks": 0}
+
+    @staticmethod
+    def _async(request: HttpRequest) -> bool:
+        return isinstance(request.body, dict) and request.body.get("executionOption") == "ASYNCHRONOUS"
+
+    def _job(self, job: Job) -> dict:
+        return {"jobId": job.id, "name": job.description, "status": job.status, "username": "flash4i",
+                "last_modified_date": _job_time(job.completed or job.created),
+                "scheduled_date": _job_time(job.created), "completed_date": _job_time(job.completed),
+                "resourceLink": job.resource, "result": job.result,
+                "task": [{"execution_order": 1, "description": job.description}]}
+
+    def _run(self, request: HttpRequest, description: str, resource: str,
+             action: Callable[[], List[Volume]], done: Callable[[], dict]) -> Reply:
+        """Run ACTION now (200 with DONE's answer) or as a job (202) when the body asks for it."""
+        if self._async(request):
+            return Reply(202, self._job(self.array.submit(description, resource, action)))
+        for target in action():
+            self.world.volume_overwritten(target, f"SnapVX {description}")
+        with self.array.lock:
+            return Reply(200, done())
+
+    def _establish(self, request: HttpRequest, sg: str) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        name = body.get("snapshotName")
+        if not isinstance(name, str) or not name:
+            raise PmaxError("bad_request", why="snapshotName is required")
+        if self._async(request):
+            def act() -> List[Volume]:
+                self.array.establish(sg, name)
+                return []              # establishing changes no target
+            return Reply(202, self._job(self.array.submit(f"establish {name} on {sg}", f"storagegroup/{sg}", act)))
+        gen = self.array.establish(sg, name)
+        with self.array.lock:
+            return Reply(200, self._generation(gen))
+
+    def _modify(self, request: HttpRequest, sg: str, name: str, snapid: int) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        action = body.get("action")
+        params = body.get(str(action).lower()) if isinstance(action, str) else None
+        if action not in ("Link", "Relink", "Unlink") or not isinstance(params, dict):
+            raise PmaxError("bad_request", why=f"action {action!r} is not supported (Link, Relink, Unlink)")
+        target = params.get("storage_group_name")
+        if not isinstance(target, str) or not target:
+            raise PmaxError("bad_request", why=f"{action.lower()}.storage_group_name is required")
+        self.array.generation(sg, name, snapid)             # 404 now rather than in a job
+        if action == "Unlink":
+            def act() -> List[Volume]:
+                self.array.unlink(sg, name, snapid, target)
+                return []
+        else:
+            def act() -> List[Volume]:
+                return self.array.link(sg, name, snapid, target, bool(params.get("copy", False)),
+                                       relink=action == "Relink")
+        return self._run(request, f"{action} {name} snapid {snapid} to {target}", f"storagegroup/{target}", act,
+                         lambda: self._generation(self.array.generation(sg, name, snapid)))
+
+    def _terminate(self, sg: str, name: str, snapid: int) -> Reply:
+        self.array.terminate(sg, name, snapid)
+        return Reply(204)
