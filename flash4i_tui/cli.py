@@ -16,6 +16,7 @@ from typing import Callable, Optional, Sequence
 
 from . import __version__
 from .errors import Flash4iError
+from .textfmt import fmt_bytes, fmt_seconds, fmt_time
 
 COMMAND_MODULES = (
     "flash4i_tui.cli",
@@ -43,35 +44,6 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-
-
-def fmt_seconds(value: Optional[float]) -> str:
-    if value is None:
-        return ""
-    if value < 60:
-        return f"{value:.2f}s"
-    minutes, seconds = divmod(int(round(value)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}"
-
-
-def fmt_bytes(value: Optional[int]) -> str:
-    if value is None:
-        return ""
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
-
-
-def fmt_time(value) -> str:
-    """A stored UTC timestamp in local time, as operators read it."""
-    if value is None:
-        return ""
-    from datetime import timezone
-    return value.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 # ------------------------------------------------------------------ core commands

@@ -5,7 +5,8 @@ import argparse
 import sys
 import time
 
-from ..cli import fmt_seconds, open_store, print_json
+from ..cli import open_store, print_json
+from ..textfmt import fmt_seconds
 
 
 def cmd_start(args: argparse.Namespace) -> int:

@@ -392,7 +392,7 @@ def _device_problem(item: dict) -> Optional[str]:
 
 def render_text(status: dict, tz=None) -> str:
     """One environment's status for an operator."""
-    from ..cli import fmt_bytes, fmt_seconds
+    from ..textfmt import fmt_bytes, fmt_seconds
     lines = [f"{status['environment']}  {status['function']}  {status['source']} -> {status['clone']}"
              + (f"  ({status['description']})" if status["description"] else "")]
 
