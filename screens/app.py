@@ -21,12 +21,12 @@ from typing import Any, Callable, Dict, List, Optional
 from textual.app import App
 from textual.binding import Binding
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from flash4i_tui.errors import Flash4iError
 
 from .command import CommandError, fkey_of, parse
-from .panel import Panel, in_store
+from .panel import Panel, settle, store_worker
 
 EnsureWorker = Callable[[Optional[str]], None]
 
@@ -234,21 +234,10 @@ class Flash4iApp(App):
     # ---- services the panels share (app-level workers: they finish even if the panel goes)
     def store_job(self, fn: Callable[[], Any], done: Callable[[Any], None],
                   failed: Callable[[BaseException], None], description: str = "") -> Worker:
-        worker = self.run_worker(lambda: in_store(fn), thread=True, exit_on_error=False, group="jobs",
-                                 description=description)
-        self._jobs[worker] = (done, failed)
-        return worker
+        return store_worker(self, self._jobs, fn, done, failed, group="jobs", description=description)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        pair = self._jobs.get(event.worker)
-        if pair is None or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        del self._jobs[event.worker]
-        done, failed = pair
-        if event.state == WorkerState.SUCCESS:
-            done(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            failed(event.worker.error)
+        settle(self._jobs, event)
 
     def report_error(self, exc: BaseException, panel: Optional[Panel] = None) -> None:
         """The one place worker and option errors become a message-line text."""

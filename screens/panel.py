@@ -431,6 +431,29 @@ def in_store(fn: Callable[[], Any]) -> Any:
         return fn()
 
 
+Callbacks = Tuple[Callable[[Any], None], Callable[[BaseException], None]]
+
+
+def store_worker(node: Any, pending: Dict[Worker, Callbacks], fn: Callable[[], Any], done: Callable[[Any], None],
+                 failed: Callable[[BaseException], None], **options: Any) -> Worker:
+    """Run FN (store work) in a thread worker of NODE; `settle` later calls DONE or FAILED on the UI thread."""
+    worker = node.run_worker(partial(in_store, fn), thread=True, exit_on_error=False, **options)
+    pending[worker] = (done, failed)
+    return worker
+
+
+def settle(pending: Dict[Worker, Callbacks], event: Worker.StateChanged) -> None:
+    """Call the callback a finished worker of PENDING asked for (nothing for other workers)."""
+    if event.worker not in pending or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR,
+                                                          WorkerState.CANCELLED):
+        return
+    done, failed = pending.pop(event.worker)
+    if event.state == WorkerState.SUCCESS:
+        done(event.worker.result)
+    elif event.state == WorkerState.ERROR:
+        failed(event.worker.error)
+
+
 class Panel(Screen):
     """A 5250 panel. Subclasses set the class attributes and compose their body."""
 
@@ -446,7 +469,7 @@ class Panel(Screen):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self._loads: Dict[Worker, Tuple[Callable[[Any], None], Optional[Callable[[BaseException], None]]]] = {}
+        self._loads: Dict[Worker, Callbacks] = {}
         self._retrieve_at = 0
         self.message_text = ""
 
@@ -514,23 +537,15 @@ class Panel(Screen):
              exclusive: bool = True, failed: Optional[Callable[[BaseException], None]] = None) -> Worker:
         """Run FN (store reads) in a thread worker; call THEN with its result on the UI thread.
         An error goes to the message line (and to FAILED, for a panel that must undo a state)."""
-        worker = self.run_worker(partial(in_store, fn), thread=True, exit_on_error=False, group=group,
-                                 exclusive=exclusive, description=f"{type(self).__name__}:{group}")
-        self._loads[worker] = (then, failed)
-        return worker
+        def on_error(exc: BaseException) -> None:
+            self.flash.report_error(exc, self)
+            if failed is not None:
+                failed(exc)
+        return store_worker(self, self._loads, fn, then, on_error, group=group, exclusive=exclusive,
+                            description=f"{type(self).__name__}:{group}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        pair = self._loads.get(event.worker)
-        if pair is None or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        del self._loads[event.worker]
-        then, failed = pair
-        if event.state == WorkerState.SUCCESS:
-            then(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            self.flash.report_error(event.worker.error, self)
-            if failed is not None:
-                failed(event.worker.error)
+        settle(self._loads, event)
 
     # ---- opening and leaving panels
     def open(self, panel: "Panel", then: Optional[Callable[[Any], None]] = None) -> None:
