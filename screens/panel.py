@@ -427,7 +427,7 @@ class Subfile(Widget, can_focus=True):
 def in_store(fn: Callable[[], Any]) -> Any:
     """Run FN in this worker thread with its own store connection (peewee connections are per thread)."""
     from flash4i_tui.store import database
-    with database.connection_context():
+    with database.obj.connection_context():    # the bound object, not the proxy: enter and exit must match
         return fn()
 
 

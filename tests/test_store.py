@@ -102,3 +102,34 @@ def test_default_store_is_per_user(monkeypatch, tmp_path):
 def test_bad_store_url():
     with pytest.raises(StoreError, match="unsupported store URL"):
         open_store("mysql://x/y")
+
+
+def test_reopening_the_bound_store_keeps_open_transactions(sqlite_url):
+    """A worker thread in the panels' process opens the store the panels already use:
+    the models must stay bound to the same database, or a transaction open in another
+    thread would end on a different one."""
+    import threading
+
+    from flash4i_tui.store import database
+
+    db = open_store(sqlite_url)
+    entered, reopened, errors = threading.Event(), threading.Event(), []
+
+    def other_thread():
+        try:
+            with database.connection_context(), database.atomic():
+                entered.set()
+                reopened.wait(10)
+                m.Hmc.create(name="HMC9", host="hmc9.example.com", user="flash4i", auth={"agent": True})
+        except Exception as exc:       # reported below: a thread's exception would go unseen
+            errors.append(exc)
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    assert entered.wait(10)
+    assert open_store(sqlite_url) is db
+    reopened.set()
+    t.join(10)
+    assert errors == []
+    assert m.Hmc.get(m.Hmc.name == "HMC9")
+    db.close()

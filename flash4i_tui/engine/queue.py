@@ -16,7 +16,7 @@ from peewee import IntegrityError
 from ..config.store_io import environment_record
 from ..errors import SafetyRefusal
 from ..store import models as m
-from ..store.db import utcnow, write_transaction
+from ..store.db import database, utcnow, write_transaction
 from ..store.queries import environment
 
 ACTIVE = ("QUEUED", "RUNNING")
@@ -55,7 +55,7 @@ def submit_run(env_name: str, requested_by: Optional[str] = None, schedule_slot:
                 raise SafetyRefusal(f"run of {env.name} refused: {_describe(resource)} is in use by run "
                                     f"{holder.id} ({holder.env_name}, {holder.state})")
             try:
-                with m.ResourceLock._meta.database.atomic():   # savepoint: a lost race is a clean refusal
+                with database.obj.atomic():   # savepoint: a lost race is a clean refusal
                     m.ResourceLock.create(resource=resource, run=run)
             except IntegrityError:
                 holder = _holder(resource)

@@ -60,12 +60,23 @@ def make_database(url: str) -> Database:
     raise StoreError(f"unsupported store URL {url!r} (use sqlite:///PATH or postgresql://...)")
 
 
+_bound_url: str | None = None   # the URL the models are bound to
+
+
 def open_store(url: str | None = None, migrate: bool = True) -> Database:
     """Bind the models to the store at URL and bring its schema up to date."""
     from .migrations import migrate as run_migrations
 
-    db = make_database(resolve_url(url))
-    database.initialize(db)
+    resolved = resolve_url(url)
+    global _bound_url
+    if resolved == _bound_url and database.obj is not None and ":memory:" not in resolved:
+        # Already bound (a worker thread in the panels' process): swapping the database
+        # object would pull it from under transactions open in other threads.
+        db = database.obj
+    else:
+        db = make_database(resolved)
+        database.initialize(db)
+        _bound_url = resolved
     try:
         db.connect(reuse_if_open=True)
     except OperationalError as exc:
