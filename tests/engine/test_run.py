@@ -250,7 +250,19 @@ def _worker_process(tmp_path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _suspend_until_resumed(env: str) -> None:
+    """The lab ends a *SUSPEND with SSPTIMOACN(*END) by itself once SSPTIMO has passed (30 lab
+    seconds are 50 ms here); *CONT keeps production suspended until someone resumes it, so these
+    tests do not depend on how fast the machine is."""
+    m.Environment.update(quiesce_action="*CONT").where(m.Environment.name == env).execute()
+
+
+def _resumed_by_itself(lab) -> bool:
+    return any(message.msg_id == "CPIB71C" for message in prod_runtime(lab).state.qhst)
+
+
 def test_sigterm_inside_the_suspend_resumes_production(lab, lab_store, tmp_path):
+    _suspend_until_resumed("RCVPNT")
     faults(lab, {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "hang", "seconds": 30000})
     run = submit_run("RCVPNT", "pytest")
     proc = _worker_process(tmp_path)
@@ -261,12 +273,14 @@ def test_sigterm_inside_the_suspend_resumes_production(lab, lab_store, tmp_path)
     finally:
         proc.kill()
     assert not production_suspended(lab)
+    assert not _resumed_by_itself(lab)
     steps = steps_of(m.Run.get_by_id(run.id))
     assert steps["RESUME"].status == "OK"
     assert m.Run.get_by_id(run.id).resume_confirmed
 
 
 def test_worker_killed_mid_flash_is_recovered_by_another(lab, lab_store, tmp_path):
+    _suspend_until_resumed("RCVPNT")
     faults(lab, {"device": "svc", "match": "(^|\\s)startfcconsistgrp", "action": "hang", "seconds": 30000})
     run = submit_run("RCVPNT", "pytest")
     proc = _worker_process(tmp_path)
@@ -286,6 +300,7 @@ def test_worker_killed_mid_flash_is_recovered_by_another(lab, lab_store, tmp_pat
     worker.serve()
     run = m.Run.get_by_id(run.id)
     assert not production_suspended(lab)
+    assert not _resumed_by_itself(lab)
     assert run.state == "FAILED"
     assert "production was resumed; no copy was made" in run.message
     assert steps_of(run)["RESUME"].status == "OK"
