@@ -153,8 +153,12 @@ def test_suspend_with_end_resumes_by_itself_after_ssptimo():
     try:
         prod = lab.prod()
         assert prod.AUTO_RESUME_AFTER_SSPTIMO
-        system(prod, "CHGASPACT ASPDEV(*SYSBAS) OPTION(*SUSPEND) SSPTIMO(30) SSPTIMOACN(*END)")
+        started = time.monotonic()
+        # Reaching a boundary takes 2 lab seconds, so SSPTIMO(3) suspends, then ends by itself.
+        assert system(prod, "CHGASPACT ASPDEV(*SYSBAS) OPTION(*SUSPEND) SSPTIMO(3) SSPTIMOACN(*END)")[2] == 0
+        assert prod.asp.suspended
         wait_for(lambda: not prod.asp.suspended)
+        assert time.monotonic() - started >= 3.0        # SSPTIMO counts real seconds, not lab seconds
         assert any(m.msg_id == "CPIB71C" for m in prod.state.qhst)
         wait_for(lambda: lab.array.volume("PROD_001").written > 0)   # background writes go on
     finally:

@@ -16,6 +16,7 @@ with `JobEnded`, a BaseException so that `except Exception` in agent code cannot
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -67,7 +68,7 @@ class AspActivity:
     incomplete: bool = False             # suspended with *CONT while transactions stayed open
     action: str = ""
     timeout: int = 0
-    auto_resume_at: Optional[float] = None   # lab monotonic seconds
+    auto_resume_at: Optional[float] = None   # real monotonic seconds (see suspend_asp)
 
     @property
     def holding(self) -> bool:
@@ -145,7 +146,8 @@ class IbmiRuntime:
     SAVE_MIB_PER_SECOND = 400.0        # tape or save file throughput
     DB_CHANGE_BYTES = MIB              # bytes a database-changing command writes
     # [U] A *SUSPEND with SSPTIMOACN(*END) also ends by itself once SSPTIMO has passed (the
-    # issue's reading of the parameter); the resume is recorded in QHST.
+    # issue's reading of the parameter); the resume is recorded in QHST. That timer bounds the
+    # client's own work (taking the flash), which runs in real time, so it counts real seconds.
     AUTO_RESUME_AFTER_SSPTIMO = True
     CRASH_REFCODE = "A6000255"         # [U] shown by the LPAR after the OS crashed (disk unit lost)
     POWER_DOWN_REFCODE = "D9002770"    # [U] shown while powering down
@@ -468,8 +470,7 @@ class IbmiRuntime:
         if not self.up:
             return
         asp = self.asp
-        if asp.suspended and asp.auto_resume_at is not None and \
-                self.world.clock.monotonic() >= asp.auto_resume_at:
+        if asp.suspended and asp.auto_resume_at is not None and time.monotonic() >= asp.auto_resume_at:
             self.resume_asp(automatic=True)
         rate = self.state.workload.write_rate_mib
         if rate > 0 and not asp.holding and not self.restricted:
@@ -502,7 +503,8 @@ class IbmiRuntime:
         if asp.incomplete:
             ctx.diag("CPIB719", asp="*SYSBAS", timeout=timeout)
         if action == "*END" and self.AUTO_RESUME_AFTER_SSPTIMO:
-            asp.auto_resume_at = self.world.clock.monotonic() + timeout
+            # Real seconds: at the lab's speed, 30 lab seconds would leave a client 50 ms.
+            asp.auto_resume_at = time.monotonic() + timeout
         ctx.qhst("CPIB71D", asp="*SYSBAS")
         self.record(f"ASP *SYSBAS suspended (SSPTIMO {timeout}, {action}"
                     f"{', some transactions still open' if asp.incomplete else ''})")
