@@ -251,9 +251,9 @@ def _worker_process(tmp_path, *extra: str) -> subprocess.Popen:
 
 
 def _suspend_until_resumed(env: str) -> None:
-    """The lab ends a *SUSPEND with SSPTIMOACN(*END) by itself once SSPTIMO has passed (30 lab
-    seconds are 50 ms here); *CONT keeps production suspended until someone resumes it, so these
-    tests do not depend on how fast the machine is."""
+    """The lab ends a *SUSPEND with SSPTIMOACN(*END) by itself once SSPTIMO (real seconds) has
+    passed; *CONT keeps production suspended until someone resumes it, so these tests do not
+    depend on how fast the machine is."""
     m.Environment.update(quiesce_action="*CONT").where(m.Environment.name == env).execute()
 
 

@@ -503,7 +503,7 @@ class IbmiRuntime:
         if asp.incomplete:
             ctx.diag("CPIB719", asp="*SYSBAS", timeout=timeout)
         if action == "*END" and self.AUTO_RESUME_AFTER_SSPTIMO:
-            # Real seconds: at the lab's speed, 30 lab seconds would leave a client 50 ms.
+            # Real seconds: at the tests' speed (600), 30 lab seconds would leave a client 50 ms.
             asp.auto_resume_at = time.monotonic() + timeout
         ctx.qhst("CPIB71D", asp="*SYSBAS")
         self.record(f"ASP *SYSBAS suspended (SSPTIMO {timeout}, {action}"
