@@ -107,6 +107,14 @@ def cmd_labctl(args: argparse.Namespace) -> int:
             print(f"{event['at'][:19]} {event['text']}")
         print(f"{len(conflicts)} conflicts")
         return 1 if conflicts else 0
+    elif args.action == "pauses":
+        # Ground truth: how long production's I/O was held, as the lab's IBM i and arrays saw it.
+        pauses = _control(info, "GET", "/pauses")["pauses"]
+        for pause in pauses:
+            seconds = "still held" if pause["open"] else f"{pause['seconds']:.3f}s"
+            print(f"{pause['at'][:19]} {pause['who']:<20} {pause['kind']:<12} {seconds:>11} {pause['how']}")
+        print(f"{len(pauses)} pauses, {sum(1 for p in pauses if p['open'])} still held")
+        return 1 if any(p["open"] for p in pauses) else 0
     elif args.action == "faults":
         if not args.file:
             raise Flash4iError("labctl faults needs a YAML file of fault rules")
@@ -201,7 +209,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_lab)
 
     p = sub.add_parser("labctl", help="talk to a running lab: state, events, conflicts, fault rules")
-    p.add_argument("action", choices=["state", "events", "conflicts", "faults", "clear-faults"])
+    p.add_argument("action", choices=["state", "events", "conflicts", "pauses", "faults", "clear-faults"])
     p.add_argument("file", nargs="?", help="fault rules YAML (for `faults`)")
     p.add_argument("--since", type=int, default=0)
     p.add_argument("--state", help="the lab's state folder")

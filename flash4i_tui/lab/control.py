@@ -56,6 +56,9 @@ class ControlServer:
                 elif url.path == "/conflicts":
                     with control.world.lock:
                         self._send(200, {"conflicts": [e.as_dict() for e in control.world.conflicts]})
+                elif url.path == "/pauses":
+                    with control.world.lock:
+                        self._send(200, {"pauses": [p.as_dict() for p in control.world.pauses]})
                 elif url.path == "/state":
                     self._send(200, control.state())
                 else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
@@ -54,6 +55,36 @@ class Event:
 
     def as_dict(self) -> dict:
         return {"seq": self.seq, "at": self.at.isoformat(), "kind": self.kind, "text": self.text, "data": self.data}
+
+
+@dataclass
+class Pause:
+    """Production held: an ASP suspended (CHGASPACT) or a source LSS frozen (DS8000), as the
+    lab saw it. Real seconds (time.monotonic), because the clients' windows are real time."""
+
+    who: str                       # the running system or array that held the I/O
+    kind: str                      # asp_suspend | lss_freeze
+    started: float
+    lab_started: datetime
+    ended: Optional[float] = None
+    how: str = ""                  # resumed | automatic | failed | thawed | timeout
+
+    @property
+    def seconds(self) -> Optional[float]:
+        return None if self.ended is None else self.ended - self.started
+
+    def as_dict(self) -> dict:
+        return {"who": self.who, "kind": self.kind, "at": self.lab_started.isoformat(),
+                "seconds": self.seconds, "open": self.ended is None, "how": self.how}
+
+
+@dataclass
+class Capture:
+    """One point-in-time copy taken on an array (a FlashCopy start, a SnapVX establish)."""
+
+    array: str
+    volumes: tuple                 # source volume names
+    at: datetime
 
 
 class Network:
@@ -111,6 +142,8 @@ class World:
         self._tickers: List[Callable[[float], None]] = []
         self._tick_thread: Optional[threading.Thread] = None
         self.listeners: List[Callable[[Event], None]] = []
+        self.pauses: List[Pause] = []           # ground truth of production's pauses
+        self.captures: List[Capture] = []       # every point-in-time copy, in order
 
     # ---------------------------------------------------------------- events
 
@@ -130,6 +163,32 @@ class World:
         with self.lock:
             self.conflicts.append(event)
         return event
+
+    # ---------------------------------------------------------------- ground truth
+
+    def pause_begins(self, who: str, kind: str) -> Pause:
+        pause = Pause(who, kind, time.monotonic(), self.clock.now())
+        with self.lock:
+            self.pauses.append(pause)
+            if len(self.pauses) > 20000:
+                del self.pauses[:5000]
+        return pause
+
+    def pause_ends(self, pause: Optional[Pause], how: str) -> None:
+        if pause is not None and pause.ended is None:
+            pause.ended, pause.how = time.monotonic(), how
+            self.record("pause", f"{pause.who}: {pause.kind} ended ({how}) after {pause.seconds:.3f}s",
+                        seconds=pause.seconds, pause=pause.kind)
+
+    def open_pauses(self, who: Optional[str] = None) -> List[Pause]:
+        with self.lock:
+            return [p for p in self.pauses if p.ended is None and (who is None or p.who == who)]
+
+    def captures_of(self, volumes) -> List[Capture]:
+        """The point-in-time copies that included any of VOLUMES (source names)."""
+        wanted = set(volumes)
+        with self.lock:
+            return [c for c in self.captures if wanted & set(c.volumes)]
 
     # ---------------------------------------------------------------- disks
 
@@ -161,6 +220,8 @@ class World:
         holds every unit yields a complete, consistent disk set.
         """
         with self.lock:
+            self.captures.append(Capture(getattr(sources[0], "array", "") if sources else "",
+                                         tuple(v.name for v in sources), self.clock.now()))
             snapshots: Dict[int, tuple] = {}
             images: List[Optional[DiskImage]] = []
             for volume in sources:

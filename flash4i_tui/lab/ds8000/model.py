@@ -71,6 +71,7 @@ class Token:
 class Freeze:
     until: float                          # lab monotonic seconds: the long busy timeout
     waiting: set = field(default_factory=set)    # volumes whose writes waited (recorded once each)
+    pause: Any = None                     # the world's ground-truth record of this hold
 
 
 class Ds8kArray(BlockArray):
@@ -225,7 +226,9 @@ class Ds8kArray(BlockArray):
             if "freeze_consistency" in options:
                 until = self.world.clock.monotonic() + self.LONG_BUSY_TIMEOUT
                 for lss in sorted({s.lss for s, _ in resolved}):
-                    self.frozen[lss] = Freeze(until)
+                    if lss not in self.frozen:
+                        self.frozen[lss] = Freeze(until, pause=self.world.pause_begins(f"{self.name} LSS {lss}",
+                                                                                       "lss_freeze"))
             self.world.record("device", f"{self.name}: FlashCopy {', '.join(r.id for r in created)} created"
                                         f"{' (source LSS frozen)' if 'freeze_consistency' in options else ''}")
         for rel in created:             # outside the lock: an overwritten disk crashes its partition
@@ -246,7 +249,12 @@ class Ds8kArray(BlockArray):
             for lss in lss_ids:
                 if not (isinstance(lss, str) and len(lss) == 2 and all(c in "0123456789ABCDEF" for c in lss)):
                     raise Ds8kError("bad_parameter", what="lss_ids", why=f"{lss!r} is not an LSS id")
-            thawed = [lss for lss in lss_ids if self.frozen.pop(lss, None) is not None]
+            thawed = []
+            for lss in lss_ids:
+                freeze = self.frozen.pop(lss, None)
+                if freeze is not None:
+                    self.world.pause_ends(freeze.pause, "thawed")
+                    thawed.append(lss)
             if thawed:
                 self.world.record("device", f"{self.name}: LSS {', '.join(thawed)} unfrozen")
             self.thawed.notify_all()
@@ -287,6 +295,7 @@ class Ds8kArray(BlockArray):
         for lss, freeze in list(self.frozen.items()):
             if now >= freeze.until or self.world.clock.stopped:
                 del self.frozen[lss]
+                self.world.pause_ends(freeze.pause, "timeout")
                 self.world.record("device", f"{self.name}: LSS {lss} long busy ended by its timeout "
                                             f"({self.LONG_BUSY_TIMEOUT:g}s) without an unfreeze")
         self.thawed.notify_all()

@@ -69,6 +69,7 @@ class AspActivity:
     action: str = ""
     timeout: int = 0
     auto_resume_at: Optional[float] = None   # real monotonic seconds (see suspend_asp)
+    pause: Any = None                    # the world's ground-truth record of this hold
 
     @property
     def holding(self) -> bool:
@@ -487,6 +488,7 @@ class IbmiRuntime:
         if asp.holding:
             raise ctx.fail("CPFB71B", asp="*SYSBAS")
         asp.suspending, asp.action, asp.timeout = True, action, timeout
+        asp.pause = self.world.pause_begins(self.label, "asp_suspend")     # new work waits from now
         need = self.state.workload.open_transaction_seconds or self.SUSPEND_SECONDS
         try:
             ctx.pause(min(need, timeout))
@@ -509,7 +511,8 @@ class IbmiRuntime:
         self.record(f"ASP *SYSBAS suspended (SSPTIMO {timeout}, {action}"
                     f"{', some transactions still open' if asp.incomplete else ''})")
 
-    def _clear_suspend(self) -> None:
+    def _clear_suspend(self, how: str = "failed") -> None:
+        self.world.pause_ends(self.asp.pause, how)
         self.asp = AspActivity()
         self.cond.notify_all()
 
@@ -518,7 +521,7 @@ class IbmiRuntime:
         if not self.asp.suspended:
             return False
         timeout = self.asp.timeout
-        self._clear_suspend()
+        self._clear_suspend("automatic" if automatic else "resumed")
         if automatic:
             self.qhst(msg("CPIB71C", asp="*SYSBAS", timeout=timeout))
         self.qhst(msg("CPIB71E", asp="*SYSBAS"))
