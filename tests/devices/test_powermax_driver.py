@@ -43,8 +43,14 @@ class FakeState:
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
-    lab = RestLab(tmp_path, build_powermax, PowerMaxFront, ARRAY)
+def level():
+    """The Unisphere level of the lab array (the conformance suite runs at two)."""
+    return "10.0"
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch, level):
+    lab = RestLab(tmp_path, build_powermax, PowerMaxFront, dict(ARRAY, unisphere=level))
     monkeypatch.setenv(PASSWORD_ENV, lab.password)
     yield lab
     lab.close()
@@ -67,6 +73,10 @@ def changes(lab: RestLab) -> list:
 
 @pytest.mark.lab
 class TestPowerMaxConformance(StorageConformance):
+    @pytest.fixture(params=["10.0", "10.4"])
+    def level(self, request):
+        return request.param
+
     @pytest.fixture
     def case(self, lab):
         lab.array.LINK_COPY_BYTES = 16 * 1024 ** 2     # 1 GB in 64 lab s: ticks of 20 lab s show the way to 100 %
@@ -200,7 +210,8 @@ def test_unisphere_errors_carry_the_message(driver, lab):
 @pytest.mark.lab
 def test_the_array_is_found_when_unisphere_has_one(driver, lab):
     driver.volumes(["00201"])
-    assert lab.sent()[:2] == ["GET /univmax/restapi/100/sloprovisioning/symmetrix",
+    assert lab.sent()[:3] == ["GET /univmax/restapi/version",            # the API version it serves
+                              "GET /univmax/restapi/100/sloprovisioning/symmetrix",
                               f"GET /univmax/restapi/100/sloprovisioning/symmetrix/{SID}/volume/00201"]
     configured = PowerMaxDriver(lab.session(), "PMAX1", symmetrix_id="000197900999")
     assert configured.volumes(["00201"]) == {}                  # a 404: no such device there
@@ -255,7 +266,7 @@ def volume(**changes) -> str:
 def test_malformed_volumes_raise_device_errors_naming_the_request(text, problem):
     fake = FakeRest(answers({"/volume/00201": (200, text)}))
     with pytest.raises(DeviceError) as exc:
-        PowerMaxDriver(fake, "PM9", symmetrix_id=SID).volumes(["00201"])
+        PowerMaxDriver(fake, "PM9", symmetrix_id=SID, api_version="100").volumes(["00201"])
     assert problem in str(exc.value) and exc.value.device == "PM9"
     assert exc.value.command == f"GET /univmax/restapi/100/sloprovisioning/symmetrix/{SID}/volume/00201"
 
@@ -292,7 +303,7 @@ def test_malformed_snapshots_raise_device_errors(text, problem):
         "/storagegroup/G1_": (200, json.dumps({"storageGroupId": "G1"})),
     }))
     with pytest.raises(DeviceError) as exc:
-        PowerMaxDriver(fake, "PM9", symmetrix_id=SID).group_state("G1")
+        PowerMaxDriver(fake, "PM9", symmetrix_id=SID, api_version="100").group_state("G1")
     assert problem in str(exc.value) and exc.value.command.endswith("/snapshot/G1/snapid/7")
 
 
@@ -301,12 +312,13 @@ def test_a_listing_with_more_volumes_than_it_shows_is_refused():
                              "storageGroupId=G1_SRC": (200, json.dumps({"count": 3, "resultList": {
                                  "result": [{"volumeId": "00201"}]}}))}))
     with pytest.raises(DeviceError, match="3 volumes announced, 1 listed"):
-        PowerMaxDriver(fake, "PM9", symmetrix_id=SID).group_state("G1")
+        PowerMaxDriver(fake, "PM9", symmetrix_id=SID, api_version="100").group_state("G1")
 
 
 # -------------------------------------------------------------------- construction
 
 @pytest.mark.lab
+@pytest.mark.parametrize("level", ["10.3"])              # a Unisphere that serves API version 103
 def test_connect_builds_the_rest_driver_with_its_options(lab):
     endpoint = Endpoint("PMAX1", "127.0.0.1", lab.port, "flash4i", {"password_env": PASSWORD_ENV}, None)
     drv = connect("powermax", endpoint, {"ca_file": str(lab.tls.ca_cert), "symmetrix_id": SID, "api_version": "103",
@@ -316,3 +328,26 @@ def test_connect_builds_the_rest_driver_with_its_options(lab):
     drv.ensure_group(GROUP, PAIRS, 50)
     assert {"CFTGROUP_A", "CFTGROUP_B"} <= set(lab.array.storage_groups)
     assert all("/restapi/103/" in line for line in lab.sent())
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("level, api", [("10.0", "100"), ("10.2", "102"), ("10.4", "104")])
+def test_the_driver_speaks_the_newest_api_version_the_unisphere_serves(driver, lab, level, api):
+    driver.volumes(["00201"])
+    assert lab.sent()[0] == "GET /univmax/restapi/version"
+    assert all(f"/restapi/{api}/" in line for line in lab.sent()[1:]) and len(lab.sent()) == 3
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("level", ["10.4"])
+def test_a_configured_api_version_the_unisphere_does_not_serve_is_its_404(lab):
+    with pytest.raises(DeviceError, match="API version 100 is not supported"):
+        PowerMaxDriver(lab.session(), "PMAX1", api_version="100").volumes(["00201"])
+
+
+def test_a_unisphere_serving_no_known_api_version_is_refused_by_name():
+    fake = FakeRest(answers({"/restapi/version": (200, json.dumps(
+        {"version": "V9.1.0.5", "api_version": "91", "supported_api_versions": ["91", "90"]}))}))
+    with pytest.raises(DeviceError, match=r"Unisphere V9.1.0.5 serves API versions 91, 90.*set the storage option"):
+        PowerMaxDriver(fake, "PM9", symmetrix_id=SID).volumes(["00201"])
+    assert fake.sent == ["GET /univmax/restapi/version"]

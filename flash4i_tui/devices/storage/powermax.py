@@ -40,7 +40,11 @@ from .rest import Answer, Fields, Request, RestSession, bad_answer, segment
 
 TRACK_BYTES = 128 * 1024                 # [R] a PowerMax FBA track
 CYLINDER_BYTES = 15 * TRACK_BYTES        # [R] cap_cyl counts cylinders of 15 tracks
-DEFAULT_API_VERSION = "100"
+DEFAULT_API_VERSION = "100"              # what `flash4i plan` shows when none is configured
+# The API versions whose paths and bodies this driver speaks (the same in all of them). Without a
+# configured api_version the driver uses the newest of these that the Unisphere serves: a
+# Unisphere 10.4 need not serve 100 (the lab's 10.4 serves 104, 103 and 102).
+KNOWN_API_VERSIONS = ("100", "101", "102", "103", "104")
 VOLUME_STATES = {"Ready": "online", "Not Ready": "offline", "Write Disabled": "degraded"}
 JOB_INCOMPLETE = ("created", "scheduled", "running", "validating", "validated")
 JOB_SUCCEEDED = "succeeded"
@@ -215,12 +219,14 @@ class PowerMaxDriver(StorageDriver):
                  poll_interval: float = 2.0, job_timeout: float = 600.0):
         self.session, self.name = session, name
         self.book = GroupBook(groups)
-        self.version = api_version or DEFAULT_API_VERSION
+        self.configured_version = api_version
         self.source_suffix = storage_group_name(source_sg_suffix or "_SRC")
         self.target_suffix = storage_group_name(target_sg_suffix or "_TGT")
         self.poll_interval, self.job_timeout = poll_interval, job_timeout
-        self._api = Api(self.version, symmetrix_id) if symmetrix_id else None
-        Api(self.version, SID_UNKNOWN)                # validates the version before any request
+        self.symmetrix_id = symmetrix_id
+        self._version: Optional[str] = api_version
+        self._api: Optional[Api] = None
+        Api(api_version or DEFAULT_API_VERSION, symmetrix_id or SID_UNKNOWN)   # validates before any request
 
     # ---------------------------------------------------------------- transport
 
@@ -250,8 +256,26 @@ class PowerMaxDriver(StorageDriver):
         raise self._fail(request, answer)
 
     @property
+    def version(self) -> str:
+        """The configured API version, or the newest one both this driver and the Unisphere speak."""
+        if self._version is None:
+            request = Request("GET", "/univmax/restapi/version")
+            fields = self._call(request)
+            served = fields.strings("supported_api_versions") if fields.has("supported_api_versions") \
+                else [fields.str("api_version")]
+            usable = [v for v in KNOWN_API_VERSIONS if v in served]
+            if not usable:
+                raise DeviceError(self.name, request.line(), f"Unisphere {fields.str('version')} serves API versions "
+                                  f"{', '.join(served) or 'none'}; this driver speaks "
+                                  f"{', '.join(KNOWN_API_VERSIONS)}: set the storage option api_version")
+            self._version = max(usable, key=int)
+        return self._version
+
+    @property
     def api(self) -> Api:
         """The API of the configured array, or of the only array this Unisphere manages."""
+        if self._api is None and self.symmetrix_id:
+            self._api = Api(self.version, self.symmetrix_id)
         if self._api is None:
             request = Api(self.version, SID_UNKNOWN).symmetrix_list()
             ids = self._call(request).strings("symmetrixId")
@@ -597,8 +621,8 @@ class PowerMaxDriver(StorageDriver):
         return self.progress(group)
 
     def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
-        plan = plan_requests(group, pairs, copy_rate, self._api.sid if self._api else SID_UNKNOWN, self.version,
-                             self.source_suffix, self.target_suffix)
+        plan = plan_requests(group, pairs, copy_rate, self.symmetrix_id or (self._api.sid if self._api else None),
+                             self._version, self.source_suffix, self.target_suffix)
         return [line for step in ("PREPARE_FLASH", "FLASH", "ACTIVATE_TARGETS") for line in plan[step]]
 
 

@@ -17,6 +17,7 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "no_view": (404, "Cannot find Masking View {view}"),                                            # [U]
     "no_snapshot": (404, "Cannot find snapshot {name} of Storage Group {sg}"),                      # [U]
     "no_snapid": (404, "Cannot find snapid {snapid} of snapshot {name}"),                           # [U]
+    "no_generation": (404, "Cannot find generation {gen} of snapshot {name}"),                     # [U]
     "no_job": (404, "Cannot find Job {job}"),                                                       # [U]
     "bad_request": (400, "{why}"),                                                                  # [U]
     "sg_exists": (409, "Storage Group {sg} already exists"),                                        # [U]
@@ -27,9 +28,9 @@ ERRORS: Dict[str, Tuple[int, str]] = {
 
 
 class PmaxError(Exception):
-    def __init__(self, name: str, **values: object):
-        status, text = ERRORS[name]
-        self.name, self.status, self.text = name, status, text.format(**values)
+    def __init__(self, key: str, /, **values: object):      # positional: values may carry name=
+        status, text = ERRORS[key]
+        self.name, self.status, self.text = key, status, text.format(**values)
         super().__init__(self.text)
 
     def body(self) -> dict:

@@ -14,7 +14,8 @@ REST front (rest.py) turns requests into calls on this model.
   FAILED with the action's error; a fault rule matching "JOB <description>" fails the job.
 
 Model choices the reference does not settle are class attributes [U]: JOB_SECONDS,
-LINK_COPY_BYTES, SUPPORTED_VERSIONS, UNISPHERE_VERSION, TARGET_USED_RESETS_ON_LINK.
+LINK_COPY_BYTES, TARGET_USED_RESETS_ON_LINK, MODEL, UCODE. The Unisphere level (version answer,
+API versions served) is the topology's `unisphere:` setting (levels.py).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..blockarray import BlockArray, Host, MiB, Volume, _keys, topology_hosts, topology_users
 from .errors import PmaxError
+from .levels import UnisphereLevel, unisphere_level
 
 TRACK_BYTES = 128 * 1024                  # [R] an FBA track
 CYLINDER_BYTES = 15 * TRACK_BYTES         # [R] a cylinder: 15 tracks
@@ -105,13 +107,15 @@ class PmaxArray(BlockArray):
     kind = "powermax"
     JOB_SECONDS = 2.0                        # [U] lab seconds an asynchronous job runs
     LINK_COPY_BYTES = 64 * MiB               # [U] bytes per lab second of a copy link
-    SUPPORTED_VERSIONS = ("100", "101", "102", "103")     # [U]
-    UNISPHERE_VERSION = "V10.0.0.1"          # [U]
+    MODEL = "PowerMax_8500"                  # [U] what GET .../symmetrix/{sid} reports
+    UCODE = "6079.175.0"                     # [U] PowerMaxOS 10 microcode (snapids: >= 5978.669)
     TARGET_USED_RESETS_ON_LINK = True        # a thin target holds only what the link copies
     FIRST_SNAPID = 118749976833
 
-    def __init__(self, world: Any, name: str, sid: str, users: Dict[str, str]):
+    def __init__(self, world: Any, name: str, sid: str, users: Dict[str, str],
+                 level: Optional[UnisphereLevel] = None):
         super().__init__(world, name)
+        self.level = level or unisphere_level(name)
         if len(sid) != 12 or not sid.isdigit():
             raise ValueError(f"storage {name}: symmetrix_id must be 12 digits")
         self.sid = sid
@@ -372,7 +376,7 @@ class PmaxArray(BlockArray):
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "symmetrix_id", "users", "password_env", "volumes", "hosts"}
+_ARRAY_KEYS = {"name", "type", "symmetrix_id", "users", "password_env", "volumes", "hosts", "unisphere"}
 _VOLUME_KEYS = {"id", "name", "size_gib", "size_cyl", "thin"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -385,6 +389,7 @@ def build_powermax(world: Any, entry: dict, where: str = "storage") -> PmaxArray
           symmetrix_id: '000197900123'
           users: {flash4i: lab-password}
           password_env: FLASH4I_PMAX1_PASSWORD
+          unisphere: '10.4'               # the Unisphere level (levels.py); 10.0 when left out
           volumes: [{id: '00201', name: PROD_001, size_cyl: 547, thin: false}, {id: '00301', size_gib: 1}]
           hosts: [{name: PROD_IG, npiv_lpar: {system: SYS, lpar_id: 3}, wwpns: [...], volumes: ['00201']}]
 
@@ -393,7 +398,7 @@ def build_powermax(world: Any, entry: dict, where: str = "storage") -> PmaxArray
     """
     entry = _keys(where, entry, _ARRAY_KEYS)
     array = PmaxArray(world, str(entry["name"]), str(entry.get("symmetrix_id") or "000197900123"),
-                      topology_users(where, entry))
+                      topology_users(where, entry), unisphere_level(where, entry.get("unisphere")))
     for j, item in enumerate(entry.get("volumes") or []):
         item = _keys(f"{where}.volumes[{j}]", item, _VOLUME_KEYS)
         if "size_cyl" in item:

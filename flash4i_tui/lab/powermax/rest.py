@@ -1,16 +1,24 @@
 """The Unisphere REST front (reference §3) over HTTPS, HTTP Basic authentication on every request:
 
-    GET  /univmax/restapi/version
-    GET  /{ver}/sloprovisioning/symmetrix
+    GET  /univmax/restapi/version                       (the array's Unisphere level, levels.py)
+    GET  /{ver}/system/symmetrix  .../symmetrix/{sid}   /{ver}/sloprovisioning/symmetrix[/{sid}]
     GET  /{ver}/sloprovisioning/symmetrix/{sid}/volume[?storageGroupId=SG]   /volume/{dev}
     GET  POST             .../storagegroup          GET PUT DELETE .../storagegroup/{sg}
     GET  .../maskingview  .../maskingview/{mv}  .../maskingview/{mv}/connections
+    GET  /{ver}/replication/capabilities/symmetrix  /{ver}/replication/symmetrix/{sid}
+    GET  /{ver}/replication/symmetrix/{sid}/storagegroup[?hasSnapshots=true]   .../storagegroup/{sg}
     GET  POST /{ver}/replication/symmetrix/{sid}/storagegroup/{sg}/snapshot
     GET  .../snapshot/{name}/snapid      GET PUT DELETE .../snapshot/{name}/snapid/{snapid}
+    GET  .../snapshot/{name}/generation  GET PUT DELETE .../snapshot/{name}/generation/{gen}
     GET  /{ver}/system/job/{id}
 
 Errors are an HTTP status with {"message": ...}. A PUT or POST whose body says
 "executionOption": "ASYNCHRONOUS" answers 202 with a job (link, relink, unlink, establish).
+{ver} must be an API version the array's Unisphere level serves; others are 404.
+
+Snapshots are addressed two ways, as on Unisphere 9.2 and later [V: PyU4V replication.py]: by
+snapid (unique, snake_case bodies: `link.storage_group_name`) and by generation (0 is the
+newest; the older camelCase bodies: `link.linkStorageGroupName`, `isLinked`, ...).
 """
 from __future__ import annotations
 
@@ -60,9 +68,8 @@ class PowerMaxFront(HttpsFront):
                 raise PmaxError("no_resource", path=request.path)
             route = parts[2:]
             if route == ["version"] and request.method == "GET":
-                return Reply(200, {"version": self.array.UNISPHERE_VERSION, "api_version": "100",
-                                   "supported_api_versions": list(self.array.SUPPORTED_VERSIONS)})
-            if not route or route[0] not in self.array.SUPPORTED_VERSIONS:
+                return Reply(200, self.array.level.answer())
+            if not route or route[0] not in self.array.level.supported:
                 raise PmaxError("no_version", version=route[0] if route else "")
             return self._route(request, route[1:])
         except PmaxError as error:
@@ -80,8 +87,16 @@ class PowerMaxFront(HttpsFront):
 
     def _route(self, request: HttpRequest, r: List[str]) -> Reply:
         method, a, sid = request.method, self.array, self.array.sid
-        if r == ["sloprovisioning", "symmetrix"] and method == "GET":
+        if r in (["sloprovisioning", "symmetrix"], ["system", "symmetrix"]) and method == "GET":
             return Reply(200, {"symmetrixId": [sid]})
+        if r == ["replication", "capabilities", "symmetrix"] and method == "GET":
+            return Reply(200, {"symmetrixCapability": [{"symmetrixId": sid, "snapVxCapable": True,
+                                                        "rdfCapable": False}]})
+        if len(r) == 3 and r[1] == "symmetrix" and r[0] in ("system", "sloprovisioning", "replication") \
+                and method == "GET":
+            if r[2] != sid:
+                raise PmaxError("no_array", sid=r[2])
+            return Reply(200, self._array(r[0]))
         if r[:1] == ["system"] and r[1:2] == ["job"] and len(r) == 3 and method == "GET":
             with a.lock:
                 job = a.jobs.get(r[2])
@@ -144,7 +159,8 @@ class PowerMaxFront(HttpsFront):
 
     def _sg(self, sg: StorageGroup) -> dict:
         views = sorted(v.name for v in self.array.views.values() if v.sg == sg.name)
-        return {"storageGroupId": sg.name, "slo": "NONE", "srp": "NONE", "num_of_vol": len(sg.volumes),
+        # num_of_vols [V: PyU4V test data sg_details; provisioning.get_num_vols_in_storage_group]
+        return {"storageGroupId": sg.name, "slo": "NONE", "srp": "NONE", "num_of_vols": len(sg.volumes),
                 "num_of_child_sgs": 0, "num_of_parent_sgs": 0, "num_of_masking_views": len(views),
                 "num_of_snapshots": sum(len(g) for g in self.array.snapshots.get(sg.name, {}).values()),
                 "cap_gb": _gb(sum(v.capacity for v in sg.volumes)), "device_emulation": "FBA",
@@ -204,26 +220,74 @@ class PowerMaxFront(HttpsFront):
 
     def _snapshot_handlers(self, request: HttpRequest, rest: List[str]):
         a = self.array
+        if rest == ["storagegroup"]:
+            return [("GET", lambda x: True, lambda: Reply(200, {"name": self._replicated_sgs(request)}))]
+        if len(rest) == 2 and rest[0] == "storagegroup":
+            return [("GET", lambda x: True, lambda: Reply(200, self._sg_replication(rest[1])))]
         if len(rest) < 3 or rest[0] != "storagegroup" or rest[2] != "snapshot":
             return []
         sg = rest[1]
 
-        def snapid() -> int:
-            try:
-                return int(rest[5])
-            except ValueError:
-                raise PmaxError("no_snapid", snapid=rest[5], name=rest[3]) from None
+        def generation() -> Generation:
+            """The generation a .../snapid/{id} or .../generation/{n} path names."""
+            key = rest[5]
+            if rest[4] == "snapid":
+                return a.generation(sg, rest[3], int(key) if key.isdigit() else -1)
+            gens = a.generations(sg, rest[3])
+            if not key.isdigit() or int(key) >= len(gens):
+                raise PmaxError("no_generation", gen=key, name=rest[3])
+            return gens[len(gens) - 1 - int(key)]          # generation 0 is the newest
+
+        def one(x: List[str]) -> bool:
+            return len(x) == 6 and x[4] in ("snapid", "generation")
         return [
             ("GET", lambda x: len(x) == 3, lambda: Reply(200, {"name": sorted(
                 n for n, gens in a.snapshots.get(a.need_sg(sg).name, {}).items() if gens)})),
             ("POST", lambda x: len(x) == 3, lambda: self._establish(request, sg)),
             ("GET", lambda x: len(x) == 5 and x[4] == "snapid",
              lambda: Reply(200, {"snapids": [g.snapid for g in a.generations(sg, rest[3])]})),
-            ("GET", lambda x: len(x) == 6 and x[4] == "snapid",
-             lambda: Reply(200, self._generation(a.generation(sg, rest[3], snapid())))),
-            ("PUT", lambda x: len(x) == 6 and x[4] == "snapid", lambda: self._modify(request, sg, rest[3], snapid())),
-            ("DELETE", lambda x: len(x) == 6 and x[4] == "snapid", lambda: self._terminate(sg, rest[3], snapid())),
+            ("GET", lambda x: len(x) == 5 and x[4] == "generation",
+             lambda: Reply(200, {"generations": list(range(len(a.generations(sg, rest[3]))))})),
+            ("GET", one, lambda: Reply(200, self._detail(generation(), rest[4]))),
+            ("PUT", one, lambda: self._modify(request, generation(), rest[4])),
+            ("DELETE", one, lambda: self._terminate(generation())),
         ]
+
+    def _replicated_sgs(self, request: HttpRequest) -> List[str]:
+        wanted = (request.query.get("hasSnapshots") or [""])[0].lower()
+        names = sorted(self.array.storage_groups)
+        if wanted in ("true", "false"):
+            names = [n for n in names if bool(self.array.snapshots.get(n)) == (wanted == "true")]
+        return names
+
+    def _sg_replication(self, name: str) -> dict:
+        sg = self.array.need_sg(name)
+        snaps = sorted(n for n, gens in self.array.snapshots.get(name, {}).items() if gens)
+        return {"storageGroupName": sg.name, "symmetrixId": self.array.sid, "snapVXSnapshots": snaps,
+                "numSnapVXSnapshots": len(snaps), "rdf": False, "modes": []}
+
+    def _array(self, category: str) -> dict:
+        a = self.array
+        detail = {"symmetrixId": a.sid, "model": a.MODEL, "ucode": a.UCODE, "local": True,
+                  "device_count": len(a.volumes)}
+        if category == "replication":
+            return {"symmetrixId": a.sid, "storageGroupCount": len(a.storage_groups),
+                    "replicationCacheUsage": 0, "rdfgNumbersUsed": 0,
+                    "snapshotSGCount": sum(1 for by_name in a.snapshots.values() if by_name)}
+        return detail
+
+    def _detail(self, gen: Generation, form: str) -> dict:
+        """A generation as the snapid form (snake_case) or the generation form (camelCase) shows it."""
+        body = self._generation(gen)
+        if form == "snapid":
+            return body
+        gens = self.array.generations(gen.sg, gen.name)
+        return {"generation": len(gens) - 1 - gens.index(gen), "snapid": gen.snapid, "name": gen.name,
+                "isLinked": body["linked"], "isRestored": False, "isExpired": False,
+                "linkedStorageGroup": body["linked_storage_group"], "numSourceVolumes": len(gen.sources),
+                "numStorageGroupVolumes": len(gen.sources), "numSharedTracks": 0,
+                "numUniqueTracks": gen.non_shared_tracks, "state": body["state"],
+                "timeToLiveExpiryDate": "N/A", "timestamp": body["timestamp"]}
 
     def _generation(self, gen: Generation) -> dict:
         links = [{"linkedCreationTimestamp": pmax_time(link.created), "linked_volume_name": target.id,
@@ -274,16 +338,18 @@ class PowerMaxFront(HttpsFront):
         with self.array.lock:
             return Reply(200, self._generation(gen))
 
-    def _modify(self, request: HttpRequest, sg: str, name: str, snapid: int) -> Reply:
+    def _modify(self, request: HttpRequest, gen: Generation, form: str) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}
         action = body.get("action")
         params = body.get(str(action).lower()) if isinstance(action, str) else None
         if action not in ("Link", "Relink", "Unlink") or not isinstance(params, dict):
             raise PmaxError("bad_request", why=f"action {action!r} is not supported (Link, Relink, Unlink)")
-        target = params.get("storage_group_name")
+        # The generation form names the target linkStorageGroupName (relink..., unlink...).
+        key = "storage_group_name" if form == "snapid" else f"{action.lower()}StorageGroupName"
+        target = params.get(key)
         if not isinstance(target, str) or not target:
-            raise PmaxError("bad_request", why=f"{action.lower()}.storage_group_name is required")
-        self.array.generation(sg, name, snapid)             # 404 now rather than in a job
+            raise PmaxError("bad_request", why=f"{action.lower()}.{key} is required")
+        sg, name, snapid = gen.sg, gen.name, gen.snapid
         if action == "Unlink":
             def act() -> List[Volume]:
                 self.array.unlink(sg, name, snapid, target)
@@ -293,8 +359,8 @@ class PowerMaxFront(HttpsFront):
                 return self.array.link(sg, name, snapid, target, bool(params.get("copy", False)),
                                        relink=action == "Relink")
         return self._run(request, f"{action} {name} snapid {snapid} to {target}", f"storagegroup/{target}", act,
-                         lambda: self._generation(self.array.generation(sg, name, snapid)))
+                         lambda: self._detail(self.array.generation(sg, name, snapid), form))
 
-    def _terminate(self, sg: str, name: str, snapid: int) -> Reply:
-        self.array.terminate(sg, name, snapid)
+    def _terminate(self, gen: Generation) -> Reply:
+        self.array.terminate(gen.sg, gen.name, gen.snapid)
         return Reply(204)
