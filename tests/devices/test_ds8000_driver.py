@@ -34,8 +34,14 @@ ARRAY = {
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
-    lab = RestLab(tmp_path, build_ds8000, Ds8000Front, ARRAY)
+def release():
+    """The DS8000 code level of the lab array (the conformance suite runs at two)."""
+    return "9.3"
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch, release):
+    lab = RestLab(tmp_path, build_ds8000, Ds8000Front, dict(ARRAY, release=release))
     monkeypatch.setenv(PASSWORD_ENV, lab.password)
     yield lab
     lab.close()
@@ -50,6 +56,10 @@ def driver(lab):
 
 @pytest.mark.lab
 class TestDs8000Conformance(StorageConformance):
+    @pytest.fixture(params=["8.5", "9.4"])
+    def release(self, request):
+        return request.param
+
     @pytest.fixture
     def case(self, lab):
         lab.array.BACKGROUND_COPY_BYTES = 64 * 1024 ** 2      # 1 GiB in 16 lab s: 80 ms at speed 200

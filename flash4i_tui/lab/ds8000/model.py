@@ -14,6 +14,9 @@ the REST front (rest.py) turns requests into calls on this model.
 
 Model choices the reference does not settle are class attributes [U]: LONG_BUSY_TIMEOUT,
 BACKGROUND_COPY_BYTES, TOKEN_IDLE_SECONDS, CASCADE_REFUSED, TARGET_USED_RESETS_ON_FLASH.
+
+The code level is the topology's `release:` ('9.3' when left out): what GET /systems reports
+(release and bundle; the system fields are pyds8k's test data's [V], the bundle numbers [U]).
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ from ..blockarray import BlockArray, Host, MiB, Volume, _keys, size_bytes, topol
 from .errors import Ds8kError
 
 TRACK_BYTES = 64 * 1024                   # [R] a fixed-block track
+# Code levels: release -> microcode bundle [U] (DS8900F R9.x bundles are 89.x, DS8880 R8.5 88.5x).
+RELEASES = {"8.5": "88.51.31.0", "9.2": "89.22.19.0", "9.3": "89.32.40.0", "9.4": "89.40.83.0"}
+DEFAULT_RELEASE = "9.3"
 OPTIONS = ("freeze_consistency", "inhibit_target_writes", "record_changes", "no_background_copy", "persistent",
            "allow_pprc_target_primary", "reverse_restore", "fast_reverse_restore", "permit_space_efficient_target",
            "fail_space_efficient_target_out_of_space")
@@ -83,8 +89,11 @@ class Ds8kArray(BlockArray):
     TARGET_USED_RESETS_ON_FLASH = True    # a thin target holds only what the new relationship copies
     MTM = "2107-996"
 
-    def __init__(self, world: Any, name: str, image: str, users: Dict[str, str]):
+    def __init__(self, world: Any, name: str, image: str, users: Dict[str, str], release: str = DEFAULT_RELEASE):
         super().__init__(world, name)
+        if release not in RELEASES:
+            raise ValueError(f"storage {name}: release {release!r} is not one of {', '.join(RELEASES)}")
+        self.release, self.bundle = release, RELEASES[release]
         self.image = image                 # storage image id, IBM.2107-75FA120
         self.users = dict(users)
         self.relationships: Dict[str, Relationship] = {}
@@ -322,7 +331,7 @@ class Ds8kArray(BlockArray):
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "image", "users", "password_env", "volumes", "hosts"}
+_ARRAY_KEYS = {"name", "type", "image", "users", "password_env", "volumes", "hosts", "release"}
 _VOLUME_KEYS = {"id", "name", "size_gib", "thin", "used_gib", "pool"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -335,13 +344,14 @@ def build_ds8000(world: Any, entry: dict, where: str = "storage") -> Ds8kArray:
           image: IBM.2107-75FA120
           users: {flash4i: lab-password}       # the lab's own accounts
           password_env: FLASH4I_DS1_PASSWORD   # what the written configuration names
+          release: '9.3'                       # the code level (RELEASES)
           volumes: [{id: '1000', name: PROD_001, size_gib: 1}, {id: '2000', size_gib: 1, thin: true}]
           hosts: [{name: PROD_FC, npiv_lpar: {system: SYS, lpar_id: 3}, wwpns: [...], volumes: ['1000']}]
     """
     entry = _keys(where, entry, _ARRAY_KEYS)
     name = str(entry["name"])
     array = Ds8kArray(world, name, str(entry.get("image") or f"IBM.2107-75{name[:5].upper():0<5}"),
-                      topology_users(where, entry))
+                      topology_users(where, entry), str(entry.get("release") or DEFAULT_RELEASE))
     for j, item in enumerate(entry.get("volumes") or []):
         item = _keys(f"{where}.volumes[{j}]", item, _VOLUME_KEYS)
         volume = array.add_volume(str(item["id"]), size_bytes(f"{where}.volumes[{j}]", item),

@@ -1,7 +1,8 @@
 """The DS8000 REST front (reference §2.3) over HTTPS: https://127.0.0.1:<port>/api/v1/...
 
     POST   /tokens                              {"request":{"params":{"username","password"}}}
-    GET    /volumes  /volumes/{id}
+    GET    /systems                             the storage image and its code level (release, bundle)
+    GET    /volumes  /volumes/{id}  /volumes/{id}/flashcopy   (the older per-volume form)
     GET    /hosts    /hosts/{name}/mappings
     POST   /hosts/{name}/mappings               {"volumes":[id]} | {"mappings":[{"lunid","volume"}]}
     DELETE /hosts/{name}/mappings/{lunid}
@@ -92,6 +93,9 @@ class Ds8000Front(HttpsFront):
              lambda: _listing("volumes", [self._volume(v) for v in self._volumes()])),
             ("GET", lambda r: n == 2 and r[0] == "volumes",
              lambda: _listing("volumes", [self._volume(self.array._need_volume(route[1]))])),
+            ("GET", lambda r: n == 3 and r[0] == "volumes" and r[2] == "flashcopy",
+             lambda: _listing("flashcopy", self._volume_rels(self.array._need_volume(route[1])))),
+            ("GET", lambda r: r == ["systems"], lambda: _listing("systems", [self._system()])),
             ("GET", lambda r: r == ["hosts"], lambda: _listing("hosts", [self._host(h) for h in self._hosts()])),
             ("GET", lambda r: n == 3 and r[0] == "hosts" and r[2] == "mappings",
              lambda: _listing("mappings", self._mappings(route[1]))),
@@ -130,6 +134,23 @@ class Ds8000Front(HttpsFront):
                 "MTM": self.array.MTM, "datatype": "FB 520P", "easytier": "managed",
                 "tieralloc": [{"tier": "FlashTier0", "allocated": str(real)}],
                 "pool": {"id": v.pool, "link": self._link("pools", v.pool)}, "wwn": v.uid}
+
+    def _system(self) -> dict:
+        a = self.array
+        serial = a.image.rsplit("-", 1)[-1]              # IBM.2107-75FA120 -> 75FA120
+        total = sum(v.capacity for v in a.volumes.values()) // 1024 ** 3
+        return {"id": a.image.replace("IBM.", ""), "name": a.name, "state": "online", "release": a.release,
+                "bundle": a.bundle, "MTM": a.MTM, "sn": serial, "wwnn": f"5005076303FF{a._code:04X}",
+                "cap": str(total), "capalloc": str(total), "capavail": "0", "capraw": str(total * 1024 ** 3)}
+
+    def _volume_rels(self, v: Volume) -> List[dict]:
+        """The older per-volume relationship form [V: pyds8k test/mock/flashcopy.py; cinder TEST_FLASHCOPY]."""
+        enabled = {True: "enabled", False: "disabled"}
+        return [{"sourcevolume": {"id": r.source.id, "link": self._link("volumes", r.source.id)},
+                 "targetvolume": {"id": r.target.id, "link": self._link("volumes", r.target.id)},
+                 "persistent": enabled[r.persistent], "recording": enabled[r.recording],
+                 "backgroundcopy": enabled[r.background], "state": r.state}
+                for r in sorted(self.array.relationships.values(), key=lambda r: r.id) if v in (r.source, r.target)]
 
     def _host(self, h: Host) -> dict:
         return {"name": h.name, "state": "online", "hosttype": "iSeries", "addrmode": "SCSI mask",
