@@ -75,6 +75,11 @@ class HostKeyError(DeviceUnreachable):
     """The device's SSH host key is unknown or does not match known_hosts."""
 
 
+class CommandAborted(DeviceUnreachable):
+    """A command inside the suspend window was left without its answer: the worker is stopping,
+    and production's resume must not wait for a hung device."""
+
+
 class SafetyRefusal(Flash4iError):
     """A run was refused before any change because it could harm a partition or volume."""
 

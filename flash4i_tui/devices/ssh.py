@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 
 import paramiko
 
-from ..errors import DeviceError, DeviceUnreachable, HostKeyError, StepTimeout
+from ..errors import CommandAborted, DeviceError, DeviceUnreachable, HostKeyError, StepTimeout
 
 LOG_LIMIT = 4000          # characters of stdout/stderr kept per logged command
 
@@ -87,10 +87,11 @@ class SshSession:
     """A lazily opened, re-usable SSH connection to one device."""
 
     def __init__(self, endpoint: Endpoint, log: Optional[LogSink] = None, redact: Sequence[str] = (),
-                 limit: Optional[Callable[[], float]] = None):
+                 limit: Optional[Callable[[], float]] = None, abort: Optional[Callable[[], bool]] = None):
         self.endpoint = endpoint
         self._log = log
         self._limit = limit        # seconds the caller still allows (a run step's bound), if any
+        self._abort = abort        # true when the caller can no longer wait for an answer
         self._client: Optional[paramiko.SSHClient] = None
         self._lock = threading.Lock()
         self._secrets = list(redact)
@@ -203,6 +204,13 @@ class SshSession:
                     err += channel.recv_stderr(65536)
                 if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
+                if self._abort is not None and self._abort():
+                    channel.close()
+                    self.close()          # the answer, if it comes, belongs to no one now
+                    self._emit(LogEvent(self.endpoint.name, self._r(command), None, duration=time.monotonic() - start,
+                                        error="left without its answer: the worker is stopping"))
+                    raise CommandAborted(self.endpoint.name, self._r(command),
+                                         "left without its answer: the worker is stopping")
                 if time.monotonic() > deadline:
                     channel.close()
                     self._emit(LogEvent(self.endpoint.name, self._r(command), None, self._r(out.decode(errors="replace")),
@@ -253,12 +261,14 @@ class SessionPool:
 
     log: Optional[LogSink] = None
     limit: Optional[Callable[[], float]] = None
+    abort: Optional[Callable[[], bool]] = None
     sessions: dict = field(default_factory=dict)
 
     def get(self, endpoint: Endpoint) -> SshSession:
         session = self.sessions.get(endpoint.name)
         if session is None:
-            session = self.sessions[endpoint.name] = SshSession(endpoint, self.log, limit=self.limit)
+            session = self.sessions[endpoint.name] = SshSession(endpoint, self.log, limit=self.limit,
+                                                                abort=self.abort)
         return session
 
     def close(self) -> None:

@@ -80,12 +80,51 @@ class RunContext:
         if poll is not None:
             self.poll = poll
         # Every device command is bounded by what is left of the current step's bound.
-        self.sessions = SessionPool(log=self._log_command, limit=self.remaining)
+        self.sessions = SessionPool(log=self._log_command, limit=self.remaining,
+                                    abort=lambda: self.abortable and self.stopping.is_set())
         self._drivers: Dict[str, object] = {}
         self._seq = _next_seq(run.id, "INTERNAL")
         self._seq_lock = threading.Lock()
         self.step: Optional[m.Step] = None
         self.deadline = float("inf")
+        # While production is suspended nothing waits on the store: writes are kept here, in
+        # order, and written after the resume (a locked or lost store cannot hold the resume).
+        self.buffering = False
+        self._deferred: list = []
+        # Set while a step that holds production suspended runs (QUIESCE, FLASH): a stopping
+        # worker then ends a hung device command at once, so the resume is not kept waiting.
+        self.abortable = False
+        # What steps hand to later steps. Each has a fallback after a worker restart, when
+        # these start empty: the store (run.suspend_started_at) or the device asked again.
+        self.suspended_at: Optional[float] = None      # monotonic time the suspend took effect
+        self.source_info: Optional[object] = None      # CHECK's look at the source system
+        self.function_status: Optional[dict] = None    # the agent's last readable status
+        self.unreadable_status = 0                     # status reads in a row that failed
+
+    # ---------------------------------------------------------------- the store
+
+    def write(self, fn: Callable[[], object]) -> None:
+        """Write to the store now, or after the resume when inside the suspend window."""
+        if self.buffering:
+            self._deferred.append(fn)
+            return
+        with write_transaction():
+            fn()
+
+    def flush(self, attempts: int = 20, pause: float = 0.5) -> None:
+        """Stop buffering and write what was kept, retrying a failing store (bounded)."""
+        self.buffering = False
+        for attempt in range(attempts):
+            try:
+                with write_transaction():
+                    for fn in self._deferred:
+                        fn()
+                self._deferred = []
+                return
+            except Exception:          # peewee's errors differ per database: retry any, bounded
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(pause)
 
     # ---------------------------------------------------------------- logging
 
@@ -93,9 +132,9 @@ class RunContext:
         """A line of the run's internal log (kept in the store with the run)."""
         with self._seq_lock:
             seq, self._seq = self._seq, self._seq + 1
-        with write_transaction():
-            m.LogEntry.create(run=self.run.id, kind="INTERNAL", seq=seq, logged_at=utcnow(), msg_id=msg_id,
-                              severity=severity, source=source, text=text)
+        at = utcnow()
+        self.write(lambda: m.LogEntry.create(run=self.run.id, kind="INTERNAL", seq=seq, logged_at=at, msg_id=msg_id,
+                                             severity=severity, source=source, text=text))
 
     def _log_command(self, event: LogEvent) -> None:
         status = "no answer" if event.exit_status is None else f"exit {event.exit_status}"
@@ -145,6 +184,15 @@ class RunContext:
             session.close()
         self._drivers.pop(f"ibmi:{endpoint.name}", None)
 
+    def forget_storage(self) -> None:
+        """Drop the storage driver and its session (SSH or REST): the next call connects anew."""
+        name = self.defs.storage.name
+        self._drivers.pop(f"storage:{name}", None)
+        for key in (f"storage:{name}", name):
+            session = self.sessions.sessions.pop(key, None)
+            if session is not None:
+                session.close()
+
     def close(self) -> None:
         self.sessions.close()
 
@@ -192,12 +240,17 @@ class RunContext:
         fields = {"progress": None if percent is None else max(0.0, min(100.0, float(percent)))}
         if detail is not None:
             fields["detail"] = detail
-        with write_transaction():
-            m.Step.update(**fields).where(m.Step.id == self.step.id).execute()
+        step_id = self.step.id
+        self.write(lambda: m.Step.update(**fields).where(m.Step.id == step_id).execute())
+
+    def advance(self, event: str, **fields) -> None:
+        """Move the run to its next phase (the table in phases.py), with FIELDS."""
+        from .phases import next_phase
+        self.update_run(phase=next_phase(self.run.phase, event), **fields)
 
     def update_run(self, **fields) -> None:
-        with write_transaction():
-            m.Run.update(**fields).where(m.Run.id == self.run.id).execute()
+        run_id = self.run.id
+        self.write(lambda: m.Run.update(**fields).where(m.Run.id == run_id).execute())
         for key, value in fields.items():
             setattr(self.run, key, value)
 

@@ -55,7 +55,7 @@ def read_status(ctx: RunContext) -> Optional[dict]:
     except (ValueError, UnicodeDecodeError):
         # A writer that does not replace the file whole can be caught mid-write: only a file that
         # stays unreadable over several polls is an error.
-        ctx.unreadable_status = getattr(ctx, "unreadable_status", 0) + 1
+        ctx.unreadable_status += 1
         if ctx.unreadable_status < UNREADABLE_POLLS:
             return None
         raise DeviceError(clone.name, f"sftp {path}", f"unreadable agent status: {data[:200]!r}")
@@ -188,7 +188,7 @@ def collect_logs(ctx: RunContext) -> str:
     """The clone's history log, the function's joblog and the agent's log: into the store, and
     into one folder per run on production's IFS. Collecting again replaces what was collected."""
     clone = ctx.ibmi(ctx.defs.clone)
-    status = read_status(ctx) or getattr(ctx, "function_status", None) or {}
+    status = read_status(ctx) or ctx.function_status or {}
     since = _aware(ctx.run.flash_time or ctx.run.started_at or utcnow() - timedelta(days=1))
     qhst = clone.history_log(since - timedelta(minutes=1), datetime.now(timezone.utc) + timedelta(minutes=1))
     joblog: List[dict] = []

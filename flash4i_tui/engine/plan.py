@@ -10,12 +10,7 @@ from typing import Callable, List, Optional
 
 from . import functions, steps
 from .context import Defs, RunContext
-
-# Phases of a run, in order. The runner uses them to decide what to do after a failure or a
-# worker restart: production is resumed whenever the phase is inside the suspend window.
-PHASES = ("NEW", "PREPARED", "SUSPENDING", "SUSPENDED", "FLASHED", "RESUMED", "RESUMED_NO_FLASH",
-          "CLONE_STARTED", "DONE")
-SUSPEND_WINDOW = ("SUSPENDING", "SUSPENDED", "FLASHED")
+from .phases import PHASES, SUSPEND_WINDOW  # noqa: F401  (re-exported: the plan's vocabulary)
 
 
 @dataclass(frozen=True)
@@ -25,6 +20,16 @@ class StepDef:
     bound: Callable[[Defs], float]               # seconds
     applies: Callable[[Defs], bool] = lambda defs: True
     why_skipped: str = ""
+    # The step every path out of the suspend window goes through (the resume). It is never
+    # cancelled, and runs only while the phase is inside the window.
+    cleanup: bool = False
+    # Runs while production is suspended: a stopping worker ends its hung command at once.
+    inside_suspend: bool = False
+    # Must not happen twice (a second flash would overwrite the first copy). When it fails or
+    # its worker died, CONFIRM asks the device whether it happened after all: a detail if so,
+    # None if not.
+    never_twice: bool = False
+    confirm: Optional[Callable[[RunContext], Optional[str]]] = None
 
 
 def _fixed(seconds: float) -> Callable[[Defs], float]:
@@ -38,9 +43,11 @@ STEPS: List[StepDef] = [
     StepDef("PREPARE_FLASH", steps.prepare_flash,
             lambda d: float((d.storage.options or {}).get("prepare_timeout", 300)) + 120),
     StepDef("WRITE_CLONE_ORDER", steps.write_clone_order, _fixed(120)),
-    StepDef("QUIESCE", steps.quiesce, lambda d: d.env["quiesce"]["timeout"] + steps.QUIESCE_LOCK_WAIT + 120),
-    StepDef("FLASH", steps.flash, _fixed(60)),       # production is suspended: fail fast, resume
-    StepDef("RESUME", steps.resume, _fixed(300)),
+    StepDef("QUIESCE", steps.quiesce, lambda d: d.env["quiesce"]["timeout"] + steps.QUIESCE_LOCK_WAIT + 120,
+            inside_suspend=True),
+    # Production is suspended: fail fast, resume.
+    StepDef("FLASH", steps.flash, _fixed(60), inside_suspend=True, never_twice=True, confirm=steps.flash_confirmed),
+    StepDef("RESUME", steps.resume, _fixed(300), cleanup=True),
     # Only in plans of families whose targets change after the flash (PowerMax: link the snapshot).
     StepDef("ACTIVATE_TARGETS", steps.activate_targets, _fixed(900)),
     StepDef("MAP_VIOS", steps.map_vios, _fixed(600), lambda d: d.vscsi and d.starts_clone,
@@ -67,3 +74,6 @@ def plan_for(defs: Defs) -> List[StepDef]:
 
 def step_named(name: str) -> StepDef:
     return next(s for s in STEPS if s.name == name)
+
+
+CLEANUP = next(s for s in STEPS if s.cleanup)

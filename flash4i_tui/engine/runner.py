@@ -16,11 +16,12 @@ import time
 import traceback
 from typing import Optional
 
-from ..errors import DeviceError, Flash4iError, RunCancelled, WorkerStopping
+from ..errors import Flash4iError, RunCancelled, WorkerStopping
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import Defs, RunContext
-from .plan import SUSPEND_WINDOW, StepDef, plan_for, step_named
+from .phases import SUSPEND_WINDOW, allows
+from .plan import CLEANUP, StepDef, plan_for
 from .queue import release_locks
 
 DONE = ("OK", "SKIPPED")
@@ -54,39 +55,75 @@ def _execute(ctx: RunContext, stopping: threading.Event) -> str:
     failure: Optional[str] = None
     interrupted = False
     try:
-        failure = _recover(ctx, rows)
+        failure = _recover(ctx, plan, rows)
         for stepdef in plan:
             if failure is not None:
                 break
             row = rows[stepdef.name]
             if row.status in DONE:
                 continue
-            if stepdef.name == "RESUME" and run.phase not in SUSPEND_WINDOW:
+            if stepdef.cleanup and run.phase not in SUSPEND_WINDOW:
                 _record_skip(row, "production was not suspended")
                 continue
-            if stopping.is_set():
+            if stopping.is_set() and run.phase not in SUSPEND_WINDOW:
                 interrupted = True
+                break
+            if stepdef.applies(ctx.defs) and not allows(run.phase, stepdef.name):
+                failure = f"{stepdef.name}: not allowed in phase {run.phase} (internal error: the run stops here)"
                 break
             try:
                 failure = _run_step(ctx, stepdef, row)
             except WorkerStopping:
                 interrupted = True
                 break
+            if failure is not None and stepdef.never_twice:
+                failure = _settle(ctx, stepdef, rows, failure)
     finally:
         # Production first: whatever happened above, an open suspend is closed now.
-        if run.phase in SUSPEND_WINDOW:
-            resume_failure = _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
-            if resume_failure:
-                failure = (failure + "; " if failure else "") + resume_failure
+        resume_failure = _cleanup(ctx, rows)
+        if resume_failure:
+            failure = (failure + "; " if failure else "") + resume_failure
+        ctx.flush()
     if interrupted and failure is None:
         _release(run)
         ctx.log("worker stopping: run left for another worker to continue")
         return "RUNNING"
     if failure is None:
-        ctx.update_run(phase="DONE")
+        ctx.advance("done")
         return _close(run, "SUCCEEDED", "")
     state = "CANCELLED" if ctx.cancel.is_set() and run.cancel_requested else "FAILED"
     return _close(run, state, failure)
+
+
+def _cleanup(ctx: RunContext, rows: dict) -> Optional[str]:
+    """Run the cleanup step if production may still be suspended, and it has not failed already
+    in this pass (its own retries are spent: the message says what to type on the console)."""
+    row = rows[CLEANUP.name]
+    if ctx.run.phase not in SUSPEND_WINDOW or row.status == "FAILED":
+        return None
+    return _run_step(ctx, CLEANUP, row, cleanup=True)
+
+
+def _settle(ctx: RunContext, stepdef: StepDef, rows: dict, failure: str) -> Optional[str]:
+    """A never-twice step failed (or its worker died while it ran): resume production first, then
+    ask the device whether it happened after all. Returns the run's failure, or None if it did."""
+    resume_failure = _cleanup(ctx, rows)
+    row = rows[stepdef.name]
+    try:
+        confirmed = stepdef.confirm(ctx) if stepdef.confirm is not None else None
+    except Flash4iError as exc:
+        return f"{failure}; the storage cannot tell whether it happened: {exc}" + \
+            (f"; {resume_failure}" if resume_failure else "")
+    if confirmed is None or resume_failure:
+        outcome = "" if resume_failure else "; production was resumed; no copy was made"
+        return f"{failure}{outcome}" + (f"; {resume_failure}" if resume_failure else "")
+    ended = utcnow()
+    ctx.write(lambda: m.Step.update(status="OK", ended_at=ended, detail=confirmed[:4000]).where(
+        m.Step.id == row.id).execute())
+    row.status = "OK"
+    ctx.advance("flash_confirmed", **({} if ctx.run.flash_time else {"flash_time": ended}))
+    ctx.log(f"{stepdef.name} OK: {confirmed}")
+    return None
 
 
 def _step_rows(run: m.Run, plan) -> dict:
@@ -109,24 +146,26 @@ def _run_step(ctx: RunContext, stepdef: StepDef, row: m.Step, cleanup: bool = Fa
         return None
     bound = stepdef.bound(defs)
     started = utcnow()
-    with write_transaction():
-        m.Step.update(status="RUNNING", started_at=started, ended_at=None, duration=None, bound_seconds=bound,
-                      progress=None, detail="").where(m.Step.id == row.id).execute()
+    # Inside the suspend window this is kept for after the resume (ctx.write): the command
+    # goes out first, whatever the store does.
+    ctx.write(lambda: m.Step.update(status="RUNNING", started_at=started, ended_at=None, duration=None,
+                                    bound_seconds=bound, progress=None, detail="").where(m.Step.id == row.id)
+              .execute())
     ctx.update_run(current_step=stepdef.name)
     ctx.step = row
     ctx.deadline = time.monotonic() + bound
     t0 = time.monotonic()
     status, detail, failure = "OK", "", None
     saved_cancel = ctx.cancel
-    if stepdef.name == "RESUME":
+    if stepdef.cleanup:
         ctx.cancel = threading.Event()      # the resume is never cancelled
+    ctx.abortable = stepdef.inside_suspend
     try:
         detail = stepdef.run(ctx) or ""
     except WorkerStopping:
         # Not a failure: the step is left to run again when another worker picks the run up.
-        with write_transaction():
-            m.Step.update(status="PENDING", detail="interrupted: the worker stopped; the next worker runs it again") \
-                .where(m.Step.id == row.id).execute()
+        ctx.write(lambda: m.Step.update(status="PENDING", detail="interrupted: the worker stopped; the next worker "
+                                                                 "runs it again").where(m.Step.id == row.id).execute())
         row.status = "PENDING"
         raise
     except RunCancelled as exc:
@@ -141,15 +180,18 @@ def _run_step(ctx: RunContext, stepdef: StepDef, row: m.Step, cleanup: bool = Fa
         ctx.log(traceback.format_exc(), severity=40)
     finally:
         ctx.cancel = saved_cancel
+        ctx.abortable = False
         ctx.step = None
         ctx.deadline = float("inf")
     if cleanup and status == "OK":
         detail = f"{detail} (on the way out after a failure)"
-    with write_transaction():
-        m.Step.update(status=status, ended_at=utcnow(), duration=time.monotonic() - t0, detail=detail[:4000]) \
-            .where(m.Step.id == row.id).execute()
+    ended, duration = utcnow(), time.monotonic() - t0
+    ctx.write(lambda: m.Step.update(status=status, ended_at=ended, duration=duration, detail=detail[:4000])
+              .where(m.Step.id == row.id).execute())
     row.status = status
     ctx.log(f"{stepdef.name} {status}: {detail}", severity=0 if status == "OK" else 40)
+    if stepdef.cleanup and status == "OK":
+        ctx.flush()          # production runs again: what the window kept goes to the store now
     return failure
 
 
@@ -161,46 +203,28 @@ def _record_skip(row: m.Step, why: str) -> None:
     row.status = "SKIPPED"
 
 
-def _recover(ctx: RunContext, rows: dict) -> Optional[str]:
-    """Make a picked-up run safe to continue; return a failure if it cannot continue."""
+def _recover(ctx: RunContext, plan, rows: dict) -> Optional[str]:
+    """Make a picked-up run safe to continue; return a failure if it cannot continue.
+
+    Inside the suspend window the records of the last worker may be missing (they are kept until
+    the resume), so the phase alone decides: production is resumed first, then the storage is
+    asked whether the flash happened. Never quiesce again: a second suspend of a production that
+    an operator may already be looking at is not this worker's decision."""
     run = ctx.run
-    flash = rows["FLASH"]
-    if flash.status == "RUNNING" or (flash.status == "FAILED" and run.phase == "SUSPENDED"):
-        # The worker stopped while the start command was out: ask the storage what happened.
-        if run.phase in SUSPEND_WINDOW:
-            _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
-        try:
-            state = ctx.storage().group_state(ctx.defs.env["consistency_group"])
-        except DeviceError as exc:
-            return f"FLASH: the worker stopped during the flash and the storage cannot tell whether it happened: {exc}"
-        flashed = state is not None and state.status in ("copying", "idle_or_copied") and any(
-            mp.start_time for mp in state.mappings)
-        if not flashed:
-            return "FLASH: the worker stopped during the flash; production was resumed; no copy was made"
-        with write_transaction():
-            m.Step.update(status="OK", detail="confirmed from the storage after a worker restart",
-                          ended_at=utcnow()).where(m.Step.id == flash.id).execute()
-        flash.status = "OK"
-        if run.flash_time is None:
-            ctx.update_run(flash_time=utcnow())
-        if run.phase in SUSPEND_WINDOW:
-            ctx.update_run(phase="FLASHED")
     for name, row in rows.items():
-        if row.status == "RUNNING" and name != "FLASH":
+        if row.status == "RUNNING":
             # A step cut short by the worker's end is simply run again (all are re-entrant).
             with write_transaction():
                 m.Step.update(status="PENDING", detail="interrupted by a worker restart; run again").where(
                     m.Step.id == row.id).execute()
             row.status = "PENDING"
-    if run.phase in SUSPEND_WINDOW and rows["QUIESCE"].status != "OK":
-        # Suspended (or maybe) but QUIESCE never completed: resume, then quiesce again from scratch.
-        _run_step(ctx, step_named("RESUME"), rows["RESUME"], cleanup=True)
-        for name in ("QUIESCE", "FLASH", "RESUME"):
-            with write_transaction():
-                m.Step.update(status="PENDING").where(m.Step.id == rows[name].id).execute()
-            rows[name].status = "PENDING"
-        ctx.update_run(phase="PREPARED")
-    return None
+    once = next(s for s in plan if s.never_twice)
+    # Resumed, but the last worker died before it asked the storage about the flash.
+    unsettled = run.phase == "RESUMED_NO_FLASH" and rows[once.name].status != "OK"
+    if run.phase not in SUSPEND_WINDOW and not unsettled:
+        return None
+    failure = f"{once.name}: the worker stopped inside the suspend window"
+    return _settle(ctx, once, rows, failure)
 
 
 def _release(run: m.Run) -> None:

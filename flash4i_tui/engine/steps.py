@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from peewee import IntegrityError
 
 from ..devices.storage.base import VolumePair
-from ..errors import DeviceError, SafetyRefusal, StepTimeout
+from ..errors import DeviceError, Flash4iError, SafetyRefusal, StepTimeout
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import RunContext
@@ -162,13 +162,13 @@ def prepare_flash(ctx: RunContext) -> str:
     storage.ensure_group(group, [VolumePair(s, t) for s, t in defs.pairs], rate)
     timeout = (defs.storage.options or {}).get("prepare_timeout", 300)
     state = storage.prepare(group, timeout=ctx.bounded(timeout))
-    ctx.update_run(phase="PREPARED")
+    ctx.advance("prepared")
     return f"consistency group {group}: {state.status} ({len(state.mappings)} mappings, copy rate {rate})"
 
 
 def write_clone_order(ctx: RunContext) -> str:
     defs = ctx.defs
-    info = getattr(ctx, "source_info", None) or ctx.ibmi(defs.source).system_info()
+    info = ctx.source_info or ctx.ibmi(defs.source).system_info()
     order = build_order(ctx.run.id, defs, info)
     path = order_path(defs.clone.lpar_id)
     ibmi = ctx.ibmi(defs.source)
@@ -192,10 +192,11 @@ def quiesce(ctx: RunContext) -> str:
     _take_source_lock(ctx)
     ibmi.force_write()
     q = defs.env["quiesce"]
-    ctx.update_run(phase="SUSPENDING")     # from here on, every path out resumes production
+    ctx.advance("suspending")            # from here on, every path out resumes production
+    ctx.buffering = True                   # and nothing inside the window waits on the store
     ibmi.suspend(timeout=q["timeout"], action=q["action"])
     ctx.suspended_at = time.monotonic()
-    ctx.update_run(phase="SUSPENDED", suspend_started_at=utcnow())
+    ctx.advance("suspended", suspend_started_at=utcnow())
     return f"*SYSBAS suspended (SSPTIMO({q['timeout']}) SSPTIMOACN({q['action']}))"
 
 
@@ -203,38 +204,93 @@ def flash(ctx: RunContext) -> str:
     """Only the start command: nothing else is sent while production is suspended."""
     group = ctx.defs.env["consistency_group"]
     ctx.storage().start(group)
-    ctx.update_run(phase="FLASHED", flash_time=utcnow())
+    ctx.advance("flashed", flash_time=utcnow())
     return f"consistency group {group} started"
 
 
+def flash_confirmed(ctx: RunContext) -> Optional[str]:
+    """Whether the group was started after all (the start command's answer was lost, or its
+    worker died). PREPARE_FLASH leaves no copy in place on any family, so a started group
+    with a start time can only be this run's flash."""
+    ctx.forget_storage()          # the session the start went out on may be the broken one
+    group = ctx.defs.env["consistency_group"]
+    state = ctx.storage().group_state(group)
+    if state is not None and state.status in ("copying", "idle_or_copied") and any(
+            mp.start_time for mp in state.mappings):
+        return f"consistency group {group} found started ({state.status}): confirmed from the storage"
+    return None
+
+
+RESUME_COMMAND = "CHGASPACT ASPDEV(*SYSBAS) OPTION(*RESUME)"
+RETRY_PAUSE = 1.0          # seconds between attempts of the resume or of the storage's release
+
+
+def _retried(ctx: RunContext, what: str, attempt, renew) -> object:
+    """ATTEMPT until it succeeds or the step's bound runs out; RENEW (a new transport) after each
+    failure. Never cancelled, never cut short by a stopping worker: production waits on it."""
+    from ..errors import DeviceUnreachable
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return attempt()
+        except (DeviceUnreachable, StepTimeout, DeviceError) as exc:
+            from ..devices.ibmi import ClError
+            if isinstance(exc, ClError) and exc.msg_id in ctx.ibmi(ctx.defs.source).NOT_SUSPENDED_IDS:
+                raise
+            if ctx.remaining() <= RETRY_PAUSE:
+                raise DeviceError(ctx.defs.source.name if what == "resume" else ctx.defs.storage.name, what,
+                                  f"{what} failed {tries} times within its bound; last error: {exc}") from None
+            ctx.log(f"RESUME: {what} attempt {tries} failed, retrying on a new connection: {exc}", severity=30)
+            renew()
+            time.sleep(RETRY_PAUSE)
+
+
 def resume(ctx: RunContext) -> str:
-    """Resume production. Runs on every path out of QUIESCE, and is never cancelled."""
+    """Resume production, then release whatever the storage holds of production's I/O. Runs on
+    every path out of QUIESCE, is never cancelled, and retries on a new connection each time
+    until it succeeds or its bound runs out."""
     from ..devices.ibmi import ClError
-    ibmi = ctx.ibmi(ctx.defs.source)
+    source = ctx.defs.source
     note = ""
     try:
-        ibmi.resume()
+        _retried(ctx, "resume", lambda: ctx.ibmi(source).resume(), lambda: ctx.forget(source))
     except ClError as exc:
-        if exc.msg_id not in ibmi.NOT_SUSPENDED_IDS:
+        if exc.msg_id not in ctx.ibmi(source).NOT_SUSPENDED_IDS:
             raise
         # Not suspended: the suspend failed, or it ended by itself (SSPTIMOACN *END) before now.
         note = f"; the ASP was not suspended any more ({exc.msg_id})"
         if ctx.run.phase == "FLASHED":
             note += ": it ended by itself before the resume, so the copy may not be fully quiesced"
             ctx.log(f"RESUME: {exc}", msg_id=exc.msg_id or "", severity=30)
+    except Flash4iError as exc:
+        raise DeviceError(source.name, RESUME_COMMAND,
+                          f"PRODUCTION MAY STILL BE SUSPENDED: {exc}. On the console of {source.name} "
+                          f"({source.lpar_name}) type: {RESUME_COMMAND}") from None
     finally:
         ended = utcnow()
-        started_mono = getattr(ctx, "suspended_at", None)
-        window = time.monotonic() - started_mono if started_mono is not None else None
         fields = dict(suspend_ended_at=ended)
-        if window is not None:
-            fields["suspended_seconds"] = window
+        if ctx.suspended_at is not None:
+            fields["suspended_seconds"] = time.monotonic() - ctx.suspended_at
+        elif ctx.run.suspend_started_at is not None:      # picked up after a restart: wall clock
+            fields["suspended_seconds"] = max(0.0, (ended - ctx.run.suspend_started_at).total_seconds())
         ctx.update_run(**fields)
-    phase = "RESUMED" if ctx.run.phase == "FLASHED" else "RESUMED_NO_FLASH"
-    ctx.update_run(phase=phase, resume_confirmed=True)
+    released = _release_storage(ctx)
+    ctx.advance("resumed", resume_confirmed=True)
     _release_source_lock(ctx)
     window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
-    return f"*SYSBAS resumed; suspended window {window_text}{note}"
+    return f"*SYSBAS resumed; suspended window {window_text}{note}{released}"
+
+
+def _release_storage(ctx: RunContext) -> str:
+    """The storage's own hold on production's I/O (a DS8000 freeze) is released the same way."""
+    group = ctx.defs.env["consistency_group"]
+    try:
+        detail = _retried(ctx, "release", lambda: ctx.storage().release(group), ctx.forget_storage)
+    except Flash4iError as exc:
+        raise DeviceError(ctx.defs.storage.name, "release",
+                          f"production was resumed but the storage still holds its I/O: {exc}") from None
+    return f"; {detail}" if detail else ""
 
 
 def activate_targets(ctx: RunContext) -> str:
@@ -273,9 +329,9 @@ def _take_source_lock(ctx: RunContext) -> None:
 
 
 def _release_source_lock(ctx: RunContext) -> None:
-    with write_transaction():
-        m.ResourceLock.delete().where((m.ResourceLock.resource == _source_lock_key(ctx)) &
-                                      (m.ResourceLock.run == ctx.run.id)).execute()
+    key, run_id = _source_lock_key(ctx), ctx.run.id
+    ctx.write(lambda: m.ResourceLock.delete().where((m.ResourceLock.resource == key) &
+                                                    (m.ResourceLock.run == run_id)).execute())
 
 
 # ------------------------------------------------------------------ the clone
@@ -308,7 +364,7 @@ def start_clone(ctx: RunContext) -> str:
     lpar = hmc.lpar(system, clone.lpar_name)
     if lpar.state == NOT_ACTIVATED:
         hmc.activate(system, clone.lpar_name, clone.profile, keylock="norm")
-    ctx.update_run(phase="CLONE_STARTED")
+    ctx.advance("clone_started")
     code = hmc.wait_ipl(system, clone.lpar_name, timeout=ctx.bounded(ctx.defs.env["ipl_timeout"]), poll=ctx.poll,
                         on_progress=lambda state, ref: ctx.watch(f"{clone.lpar_name}: {state} {ref}"))
     return f"{clone.lpar_name} IPL complete ({code.code})"

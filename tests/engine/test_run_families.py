@@ -24,19 +24,28 @@ COMMON = ["CHECK", "STOP_CLONE", "UNMAP_VIOS", "PREPARE_FLASH", "WRITE_CLONE_ORD
 TAIL = ["MAP_VIOS", "START_CLONE", "FUNCTION", "COLLECT_LOGS", "FINISH"]
 
 
-@pytest.fixture(params=["ds8000", "powermax"])
-def family(request, tmp_path, monkeypatch):
+def _family_lab(name: str, tmp_path, monkeypatch):
     """(family, lab, environment) with the lab's configuration in a fresh store."""
     from flash4i_tui.store import open_store
-    lab = Lab(load_topology(DATA / f"lab-{request.param}.yaml"), tmp_path / "lab", speed=LAB_SPEED).start()
+    lab = Lab(load_topology(DATA / f"lab-{name}.yaml"), tmp_path / "lab", speed=LAB_SPEED).start()
     for variable, password in lab.passwords().items():
         monkeypatch.setenv(variable, password)
     db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     import_config(load_config_file(lab.write_config(tmp_path / "lab.yaml")))
-    env = {"ds8000": "DSRCV", "powermax": "PMRCV"}[request.param]
-    yield request.param, lab, env
+    env = {"ds8000": "DSRCV", "powermax": "PMRCV"}[name]
+    yield name, lab, env
     db.close()
     lab.stop()
+
+
+@pytest.fixture(params=["ds8000", "powermax"])
+def family(request, tmp_path, monkeypatch):
+    yield from _family_lab(request.param, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def ds8000(tmp_path, monkeypatch):
+    yield from _family_lab("ds8000", tmp_path, monkeypatch)
 
 
 def production(lab: Lab):
@@ -89,35 +98,53 @@ def test_a_failure_inside_flash_leaves_production_resumed(family):
     name, lab, env = family
     prod = production(lab)
     if name == "ds8000":
-        # The relationships are made but the unfreeze is lost: the sources stay long busy until
-        # the extended long busy timeout, and production (resumed) feels it.
+        # The relationships are made but the unfreeze's answer is lost once: the start fails, the
+        # resume releases the freeze itself, and the storage shows the copy that was taken.
         array(lab).LONG_BUSY_TIMEOUT = 600.0                # 1 s at speed 600
-        rule = {"device": "ds8000", "match": "unfreeze$", "action": "fail", "message": "BE7A0091 lost"}
+        rule = {"device": "ds8000", "match": "unfreeze$", "action": "fail", "message": "BE7A0091 lost", "times": 1}
     else:
         rule = {"device": "powermax", "match": "^POST .*/snapshot$", "action": "fail", "exit_status": 500,
                 "message": "SnapVX establish failed: the SRP is out of space"}
     lab.world.faults.replace(FaultRules.parse([rule]))
     run = run_now(env)
     steps = steps_of(run)
-    assert run.state == "FAILED" and steps["FLASH"].status == "FAILED", run.message
     assert steps["RESUME"].status == "OK" and run.resume_confirmed and not prod.asp.suspended
-    assert run.phase == "RESUMED_NO_FLASH"
+    assert not lab.world.open_pauses()
     if name == "ds8000":
-        assert "BE7A0091" in steps["FLASH"].detail
-        deadline = time.monotonic() + 5
-        while not any("long busy ended by its timeout" in e.text for e in list(lab.world.events)) and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
-        texts = [e.text for e in list(lab.world.events)]
-        waited = next(i for i, t in enumerate(texts) if "is long busy (FlashCopy freeze)" in t)
-        ended = next(i for i, t in enumerate(texts) if "long busy ended by its timeout" in t)
-        resumed = next(i for i, t in enumerate(texts) if "ASP *SYSBAS resumed" in t)
-        assert resumed < waited < ended             # production's writes waited after its resume
+        assert run.state == "SUCCEEDED", run.message
+        assert steps["FLASH"].status == "OK" and "confirmed from the storage" in steps["FLASH"].detail
+        assert "unfrozen" in steps["RESUME"].detail
+        freezes = [p for p in lab.world.pauses if p.kind == "lss_freeze"]
+        assert freezes and all(p.how == "thawed" for p in freezes)    # released, not timed out
+        assert len(lab.world.captures) == 1
     else:
+        assert run.state == "FAILED" and steps["FLASH"].status == "FAILED", run.message
+        assert run.phase == "RESUMED_NO_FLASH"
         assert "SRP is out of space" in steps["FLASH"].detail
+        assert "production was resumed; no copy was made" in run.message
         assert steps["ACTIVATE_TARGETS"].status == "PENDING"
         assert not array(lab).snapshots.get("FL_PMRCV_SRC")
     assert lab.world.conflicts == []
+
+
+def test_a_freeze_that_will_not_thaw_fails_the_run_and_says_so(ds8000, monkeypatch):
+    """Every unfreeze fails: the resume retries it until its bound, then the run ends FAILED with
+    a message that production's I/O is still held (the LSS long busy ends by its own timeout)."""
+    import dataclasses
+
+    from flash4i_tui.engine import plan
+    monkeypatch.setattr(plan, "CLEANUP", dataclasses.replace(plan.CLEANUP, bound=lambda d: 3.0))
+    monkeypatch.setattr("flash4i_tui.engine.runner.CLEANUP", plan.CLEANUP)
+    monkeypatch.setattr(plan, "STEPS", [plan.CLEANUP if s.cleanup else s for s in plan.STEPS])
+    _, lab, env = ds8000
+    lab.world.faults.replace(FaultRules.parse(
+        [{"device": "ds8000", "match": "unfreeze$", "action": "fail", "message": "BE7A0091 lost"}]))
+    run = run_now(env)
+    steps = steps_of(run)
+    assert run.state == "FAILED" and steps["RESUME"].status == "FAILED"
+    assert "the storage still holds its I/O" in run.message and "BE7A0091" in run.message, run.message
+    assert not production(lab).asp.suspended       # the IBM i side was resumed first
+    assert lab.world.faults.rules[0].fired >= 3    # the start's unfreeze, then retries on new sessions
 
 
 def test_the_plan_shows_the_family_requests(family):

@@ -143,6 +143,12 @@ class StorageDriver(ABC):
         target storage group here. Returns a one-line detail for the run's record."""
         return ""
 
+    def release(self, group: str) -> str:
+        """Let production's I/O go again after start(): idempotent, safe to call whether or not
+        start() ran or finished. Families whose start holds nothing after it answers (svc,
+        powermax) return "". DS8000 thaws the source LSSs that the freeze left long busy."""
+        return ""
+
     @abstractmethod
     def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
         """The command lines stop/ensure_group/prepare/start can send to set up and flash GROUP,

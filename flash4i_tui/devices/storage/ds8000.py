@@ -443,19 +443,24 @@ class Ds8000Driver(StorageDriver):
 
     def start(self, group: str) -> None:
         spec = self._spec(group)
-        create, unfreeze = req_create_flash(spec.pairs, spec.copy_rate), req_unfreeze(spec.pairs)
         try:
-            self._call(create)
+            self._call(req_create_flash(spec.pairs, spec.copy_rate))
         except Exception:
-            # Some pairs may have been created (and their LSS frozen) before the failure: thaw
-            # the sources whatever happened, then report the failure of the flash itself.
+            # Some pairs may have been created (their LSS frozen) before the failure: try a
+            # thaw now so the freeze stays short; the run's RESUME step calls release() again
+            # with retries, so a failed thaw here is not the last word.
             try:
-                self._call(unfreeze)
+                self._call(req_unfreeze(spec.pairs))
             except Exception:
                 pass
             raise
         self.book.set_flag(group, NONE)
-        self._call(unfreeze)
+        self._call(req_unfreeze(spec.pairs))
+
+    def release(self, group: str) -> str:
+        spec = self._spec(group)
+        self._call(req_unfreeze(spec.pairs))
+        return f"source LSS {', '.join(source_lss(spec.pairs))} unfrozen"
 
     def stop(self, group: str, force: bool = False, timeout: float = 300) -> GroupState:
         spec = self._spec(group)
