@@ -13,6 +13,9 @@ from ..store.db import utcnow, write_transaction
 
 T = TypeVar("T")
 
+# A store that fails after the resume is retried this often before the run gives up on its records.
+FLUSH_ATTEMPTS, FLUSH_PAUSE = 20, 0.5
+
 
 @dataclass
 class Defs:
@@ -111,10 +114,10 @@ class RunContext:
         with write_transaction():
             fn()
 
-    def flush(self, attempts: int = 20, pause: float = 0.5) -> None:
+    def flush(self) -> None:
         """Stop buffering and write what was kept, retrying a failing store (bounded)."""
         self.buffering = False
-        for attempt in range(attempts):
+        for attempt in range(FLUSH_ATTEMPTS):
             try:
                 with write_transaction():
                     for fn in self._deferred:
@@ -122,9 +125,9 @@ class RunContext:
                 self._deferred = []
                 return
             except Exception:          # peewee's errors differ per database: retry any, bounded
-                if attempt == attempts - 1:
+                if attempt == FLUSH_ATTEMPTS - 1:
                     raise
-                time.sleep(pause)
+                time.sleep(FLUSH_PAUSE)
 
     # ---------------------------------------------------------------- logging
 

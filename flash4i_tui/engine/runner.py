@@ -121,6 +121,14 @@ def _settle(ctx: RunContext, stepdef: StepDef, rows: dict, failure: str) -> Opti
     ctx.write(lambda: m.Step.update(status="OK", ended_at=ended, detail=confirmed[:4000]).where(
         m.Step.id == row.id).execute())
     row.status = "OK"
+    # The steps before it in the window (the suspend) happened too, even if their records were
+    # lost with the last worker: the storage's copy could only be taken after them.
+    for before in (rows[s.name] for s in plan_for(ctx.defs) if s.inside_suspend and s is not stepdef):
+        if before.status != "OK":
+            ctx.write(lambda b=before: m.Step.update(status="OK", ended_at=ended, detail=(
+                f"its record was lost with the last worker; {stepdef.name} confirms it ran")).where(
+                m.Step.id == b.id).execute())
+            before.status = "OK"
     ctx.advance("flash_confirmed", **({} if ctx.run.flash_time else {"flash_time": ended}))
     ctx.log(f"{stepdef.name} OK: {confirmed}")
     return None
@@ -227,9 +235,16 @@ def _recover(ctx: RunContext, plan, rows: dict) -> Optional[str]:
     return _settle(ctx, once, rows, failure)
 
 
+def _owned(run: m.Run):
+    """The run's row, while this worker still owns it (a worker that lost its heartbeat never
+    writes over the run's new owner)."""
+    where = m.Run.id == run.id
+    return where & (m.Run.worker == run.worker) if run.worker else where
+
+
 def _release(run: m.Run) -> None:
     with write_transaction():
-        m.Run.update(worker=None, heartbeat_at=None).where(m.Run.id == run.id).execute()
+        m.Run.update(worker=None, heartbeat_at=None).where(_owned(run)).execute()
 
 
 def _close(run: m.Run, state: str, message: str) -> str:
@@ -237,6 +252,6 @@ def _close(run: m.Run, state: str, message: str) -> str:
     started = run.started_at or ended
     with write_transaction():
         m.Run.update(state=state, ended_at=ended, duration=(ended - started).total_seconds(), message=message[:4000],
-                     current_step=None, worker=None).where(m.Run.id == run.id).execute()
+                     current_step=None, worker=None).where(_owned(run)).execute()
         release_locks(run)
     return state

@@ -200,6 +200,150 @@ def test_hang_inside_the_suspend_is_bounded_and_resumes(lab, lab_store, monkeypa
     assert steps["RESUME"].status == "OK" and not production_suspended(lab)
 
 
+# ------------------------------------------------- the two ways a review left production suspended
+
+def _starts(lab) -> int:
+    """How many point-in-time copies of production's disks the storage made (lab ground truth)."""
+    return len(lab.world.captures_of([f"PROD_00{i}" for i in range(1, 5)]))
+
+
+def _judged_by_the_lab(lab, starts_before: int, started: int) -> None:
+    assert not production_suspended(lab)
+    assert lab.world.open_pauses() == []                     # no pause the lab still counts
+    assert lab.world.pauses and all(p.ended is not None for p in lab.world.pauses)
+    assert _starts(lab) - starts_before == started
+    assert lab.world.conflicts == []
+
+
+@pytest.mark.fault
+def test_the_resume_dropped_twice_in_a_row_is_retried_on_a_new_connection(lab, lab_store):
+    """Main before the phase table retried the resume once, on the way out only: a second drop
+    left production suspended under SSPTIMOACN(*CONT) until an operator typed the resume."""
+    _suspend_until_resumed("RCVPNT")
+    rule = {"device": "ibmi:PROD", "match": "OPTION\\(\\*RESUME\\)", "action": "drop", "times": 2}
+    faults(lab, rule)
+    before = _starts(lab)
+    run = run_now("RCVPNT")
+    assert lab.world.faults.rules[0].fired == 2                # both drops really happened
+    _judged_by_the_lab(lab, before, 1)
+    assert not _resumed_by_itself(lab)                         # flash4i resumed it, not SSPTIMO
+    steps = steps_of(run)
+    assert steps["RESUME"].status == "OK" and run.resume_confirmed
+    assert run.state == "SUCCEEDED", run.message
+
+
+class _FailingStore:
+    """Makes every SQL statement fail like a locked (or lost) database while WHEN() holds."""
+
+    def __init__(self, monkeypatch, when):
+        import peewee
+        self.db, self.when, self.failed = m.Run._meta.database.obj, when, 0
+        real = self.db.execute_sql
+
+        def execute_sql(sql, params=None, *args, **kwargs):
+            if self.when():
+                self.failed += 1
+                raise peewee.OperationalError("database is locked")
+            return real(sql, params, *args, **kwargs)
+        monkeypatch.setattr(self.db, "execute_sql", execute_sql)
+
+
+@pytest.mark.fault
+def test_a_store_locked_inside_the_window_does_not_hold_the_resume(lab, lab_store, monkeypatch):
+    """Main before the change wrote each step's RUNNING record before sending its command, so a
+    store error inside the window ended the run before *RESUME was ever sent."""
+    _suspend_until_resumed("RCVPNT")
+    def locked() -> bool:          # from the suspend to one second after the resume
+        pauses = lab.world.pauses
+        return bool(pauses) and (pauses[-1].ended is None or time.monotonic() < pauses[-1].ended + 1.0)
+    store = _FailingStore(monkeypatch, locked)
+    before = _starts(lab)
+    run = run_now("RCVPNT")
+    assert store.failed > 0                                    # the store really failed
+    _judged_by_the_lab(lab, before, 1)
+    assert run.state == "SUCCEEDED", run.message               # its records were written later
+    steps = steps_of(run)
+    assert all(steps[n].status == "OK" for n in ("QUIESCE", "FLASH", "RESUME"))
+    assert run.suspend_started_at is not None and run.suspend_ended_at is not None
+
+
+@pytest.mark.fault
+def test_a_store_gone_at_the_suspend_still_resumes_production(lab, lab_store, monkeypatch):
+    _suspend_until_resumed("RCVPNT")
+    def lost() -> bool:            # from the suspend on, for good
+        return bool(lab.world.pauses)
+    store = _FailingStore(monkeypatch, lost)
+    monkeypatch.setattr("flash4i_tui.engine.context.FLUSH_PAUSE", 0.05)
+    before = _starts(lab)
+    run = submit_run("RCVPNT", "pytest")
+    m.Run.update(state="RUNNING", worker="pytest").where(m.Run.id == run.id).execute()
+    try:
+        runner.execute(run.id, threading.Event(), poll=0.05)
+    except Exception:                  # the run cannot be recorded; what matters is production
+        pass
+    assert store.failed > 0
+    _judged_by_the_lab(lab, before, 1)
+    assert not _resumed_by_itself(lab)
+
+
+def _serve_until_idle(worker: Worker, timeout: float = 60) -> int:
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(worker.serve()))
+    thread.start()
+    thread.join(timeout)
+    worker.stopping.set()
+    thread.join(30)
+    return done[0]
+
+
+@pytest.mark.fault
+def test_a_worker_rides_out_a_store_outage_across_the_window(lab, lab_store, monkeypatch, tmp_path):
+    """Claim and heartbeat errors used to end the worker's loop and, with it, its daemon run
+    threads, possibly with production suspended. Now the outage (suspend to 2 s after the
+    resume) is retried and the run finishes."""
+    _suspend_until_resumed("RCVPNT")
+
+    def outage() -> bool:
+        pauses = lab.world.pauses
+        return bool(pauses) and (pauses[-1].ended is None or time.monotonic() < pauses[-1].ended + 2.0)
+    run = submit_run("RCVPNT", "pytest")
+    worker = Worker(f"sqlite:///{tmp_path / 'store.db'}", poll=0.05, step_poll=0.05, stale_after=8,
+                    idle_exit=1.0)
+    store = _FailingStore(monkeypatch, outage)
+    assert _serve_until_idle(worker) == 0
+    assert store.failed > 0
+    _judged_by_the_lab(lab, 0, 1)
+    run = m.Run.get_by_id(run.id)
+    assert run.state == "SUCCEEDED", run.message
+
+
+@pytest.mark.fault
+def test_a_store_gone_for_good_stops_the_runs_safely_and_the_next_worker_finishes(lab, lab_store, monkeypatch,
+                                                                                   tmp_path):
+    """Heartbeats that cannot be written for half the stale period: the worker lets its runs go
+    (production resumed) before another worker may take them, and says why it stopped."""
+    _suspend_until_resumed("RCVPNT")
+    monkeypatch.setattr("flash4i_tui.engine.context.FLUSH_PAUSE", 0.05)
+    down = [True]
+    store = _FailingStore(monkeypatch, lambda: down[0] and bool(lab.world.pauses))
+    run = submit_run("RCVPNT", "pytest")
+    worker = Worker(f"sqlite:///{tmp_path / 'store.db'}", poll=0.05, step_poll=0.05, stale_after=2,
+                    idle_exit=1.0)
+    assert _serve_until_idle(worker) == 1
+    assert "no heartbeat" in worker.failure or "store" in worker.failure
+    assert store.failed > 0 and not production_suspended(lab)
+    down[0] = False                        # the store is back: the next worker picks the run up
+    time.sleep(2.1)
+    again = Worker(f"sqlite:///{tmp_path / 'store.db'}", poll=0.05, step_poll=0.05, stale_after=2, idle_exit=1.0)
+    assert _serve_until_idle(again) == 0
+    _judged_by_the_lab(lab, 0, 1)
+    run = m.Run.get_by_id(run.id)
+    # The flash went out before the store was lost: the storage confirms it, and the run goes on.
+    assert run.state == "SUCCEEDED", run.message
+    steps = steps_of(run)
+    assert steps["RESUME"].status == "OK" and "confirmed from the storage" in steps["FLASH"].detail
+
+
 # ------------------------------------------------------------------ concurrency and workers
 
 def _second_none_environment() -> None:
