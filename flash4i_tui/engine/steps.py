@@ -7,13 +7,14 @@ are the exception: the runner never repeats them once the run is past FLASH.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Dict, List, Optional
 
 from peewee import IntegrityError
 
 from ..devices.storage.base import VolumePair
-from ..errors import DeviceError, Flash4iError, SafetyRefusal, StepTimeout
+from ..errors import DeviceError, Flash4iError, NotFound, SafetyRefusal, StepTimeout
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import RunContext
@@ -223,27 +224,38 @@ def flash_confirmed(ctx: RunContext) -> Optional[str]:
 
 RESUME_COMMAND = "CHGASPACT ASPDEV(*SYSBAS) OPTION(*RESUME)"
 RETRY_PAUSE = 1.0          # seconds between attempts of the resume or of the storage's release
+ATTEMPTS_PER_BOUND = 5     # one attempt may take at most this share of the step's bound
 
 
 def _retried(ctx: RunContext, what: str, attempt, renew) -> object:
     """ATTEMPT until it succeeds or the step's bound runs out; RENEW (a new transport) after each
-    failure. Never cancelled, never cut short by a stopping worker: production waits on it."""
+    failure. Never cancelled, never cut short by a stopping worker: production waits on it.
+
+    Each attempt has its own, shorter bound (1/ATTEMPTS_PER_BOUND of what the step had left when
+    it began): a command that hangs on a dead connection would otherwise take the whole bound,
+    and the resume would never be sent again on a new one."""
     from ..errors import DeviceUnreachable
     tries = 0
+    per_attempt = max(RETRY_PAUSE, ctx.remaining() / ATTEMPTS_PER_BOUND)
     while True:
         tries += 1
+        step_deadline = ctx.deadline
+        ctx.deadline = min(step_deadline, time.monotonic() + per_attempt)
         try:
             return attempt()
         except (DeviceUnreachable, StepTimeout, DeviceError) as exc:
-            from ..devices.ibmi import ClError
-            if isinstance(exc, ClError) and exc.msg_id in ctx.ibmi(ctx.defs.source).NOT_SUSPENDED_IDS:
-                raise
-            if ctx.remaining() <= RETRY_PAUSE:
-                raise DeviceError(ctx.defs.source.name if what == "resume" else ctx.defs.storage.name, what,
-                                  f"{what} failed {tries} times within its bound; last error: {exc}") from None
-            ctx.log(f"RESUME: {what} attempt {tries} failed, retrying on a new connection: {exc}", severity=30)
-            renew()
-            time.sleep(RETRY_PAUSE)
+            failure = exc
+        finally:
+            ctx.deadline = step_deadline
+        from ..devices.ibmi import ClError
+        if isinstance(failure, ClError) and failure.msg_id in ctx.ibmi(ctx.defs.source).NOT_SUSPENDED_IDS:
+            raise failure
+        if ctx.remaining() <= RETRY_PAUSE:
+            raise DeviceError(ctx.defs.source.name if what == "resume" else ctx.defs.storage.name, what,
+                              f"{what} failed {tries} times within its bound; last error: {failure}") from None
+        ctx.log(f"RESUME: {what} attempt {tries} failed, retrying on a new connection: {failure}", severity=30)
+        renew()
+        time.sleep(RETRY_PAUSE)
 
 
 def resume(ctx: RunContext) -> str:
@@ -266,7 +278,8 @@ def resume(ctx: RunContext) -> str:
     except Flash4iError as exc:
         raise DeviceError(source.name, RESUME_COMMAND,
                           f"PRODUCTION MAY STILL BE SUSPENDED: {exc}. On the console of {source.name} "
-                          f"({source.lpar_name}) type: {RESUME_COMMAND}") from None
+                          f"({source.lpar_name}) type: {RESUME_COMMAND}, or, once it answers again, run: "
+                          f"flash4i resume {ctx.run.id}") from None
     finally:
         ended = utcnow()
         fields = dict(suspend_ended_at=ended)
@@ -280,6 +293,38 @@ def resume(ctx: RunContext) -> str:
     _release_source_lock(ctx)
     window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
     return f"*SYSBAS resumed; suspended window {window_text}{note}{released}"
+
+
+def resume_by_hand(run_id: int, bound: float = 300.0) -> str:
+    """`flash4i resume RUN`: for a run that ended without a confirmed resume, send the resume and
+    the storage's release again (same retries, BOUND seconds), then record it confirmed, so the
+    monitor stops reporting production as possibly suspended."""
+    from ..devices.ibmi import ClError
+    from .context import Defs
+    run = m.Run.get_or_none(m.Run.id == run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    if run.state not in ("SUCCEEDED", "FAILED", "CANCELLED"):
+        raise SafetyRefusal(f"run {run_id} is {run.state}: its worker resumes production (to stop it: "
+                            f"flash4i cancel {run_id})")
+    ctx = RunContext(run, Defs.load(run.snapshot), threading.Event())
+    ctx.deadline = time.monotonic() + bound
+    source = ctx.defs.source
+    try:
+        try:
+            _retried(ctx, "resume", lambda: ctx.ibmi(source).resume(), lambda: ctx.forget(source))
+            done = f"*SYSBAS of {source.name} resumed"
+        except ClError as exc:
+            if exc.msg_id not in ctx.ibmi(source).NOT_SUSPENDED_IDS:
+                raise
+            done = f"*SYSBAS of {source.name} was not suspended ({exc.msg_id})"
+        done += _release_storage(ctx)
+        ctx.update_run(resume_confirmed=True)
+        _release_source_lock(ctx)
+        ctx.log(f"RESUME by hand (flash4i resume): {done}", severity=10)
+    finally:
+        ctx.close()
+    return done
 
 
 def _release_storage(ctx: RunContext) -> str:

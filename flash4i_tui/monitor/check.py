@@ -7,6 +7,9 @@ happens. Performance data: `'label'=value[UOM];[warn];[crit];[min];[max]`, label
 UOM one of s, %, B (thresholds are plain upper bounds: alert above them).
 
 States (the worst one wins; a known CRITICAL outranks an UNKNOWN device, which outranks a WARNING):
+- the last finished run ended without a confirmed resume of production (its phase still inside
+  the suspend window, or its RESUME step failed): CRITICAL, with the command to type on the
+  console; this finding comes first;
 - the last finished run FAILED: CRITICAL; it was CANCELLED: WARNING;
 - the last success is older than --max-age HOURS: CRITICAL; older than --warn-age HOURS: WARNING;
   runs but never a success, with either limit given: the state of that limit;
@@ -156,12 +159,22 @@ def evaluate(status: dict, limits: Limits) -> CheckResult:
     """The state of one environment from its status (environment_status()): pure, so every rule
     is tested against plain data."""
     findings: List[Finding] = []
+    findings += _production_findings(status)
     findings += _last_run_findings(status)
     findings += _age_findings(status, limits)
     findings += _active_run_findings(status)
     findings += _suspend_findings(status, limits)
     findings += _device_findings(status)
     return CheckResult(status["environment"], findings, _perfdata(status, limits), status)
+
+
+def _production_findings(status: dict) -> List[Finding]:
+    from ..engine.steps import RESUME_COMMAND
+    last = status["last_run"]
+    if last is None or not last.get("production_may_be_suspended"):
+        return []
+    return [Finding(CRITICAL, f"PRODUCTION MAY STILL BE SUSPENDED after run {last['id']}: on the console of "
+                              f"{status['source']} type {RESUME_COMMAND}, or run: flash4i resume {last['id']}")]
 
 
 def _last_run_findings(status: dict) -> List[Finding]:

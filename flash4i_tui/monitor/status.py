@@ -117,9 +117,20 @@ def _naive_utc(moment: Optional[datetime]) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def may_be_suspended(run: m.Run) -> bool:
+    """RUN ended without a confirmed resume after it suspended (or may have suspended)
+    production: its phase is still inside the window, or its RESUME step failed."""
+    from ..engine.phases import SUSPEND_WINDOW
+    if run.resume_confirmed:
+        return False
+    resume_failed = m.Step.select().where((m.Step.run == run) & (m.Step.name == "RESUME")
+                                          & (m.Step.status == "FAILED")).exists()
+    return run.phase in SUSPEND_WINDOW or resume_failed
+
+
 def run_result(run: m.Run) -> dict:
     """A finished run as the status shows it."""
-    return {"id": run.id, "state": run.state, "function": run.function, "requested_by": run.requested_by,
+    return {"production_may_be_suspended": may_be_suspended(run),"id": run.id, "state": run.state, "function": run.function, "requested_by": run.requested_by,
             "requested_at": _iso(run.requested_at), "started_at": _iso(run.started_at),
             "ended_at": _iso(run.ended_at), "duration": run.duration, "suspended_seconds": run.suspended_seconds,
             "resume_confirmed": run.resume_confirmed, "space_used_bytes": run.space_used_bytes,
@@ -392,6 +403,7 @@ def _device_problem(item: dict) -> Optional[str]:
 
 def render_text(status: dict, tz=None) -> str:
     """One environment's status for an operator."""
+    from ..engine.steps import RESUME_COMMAND
     from ..textfmt import fmt_bytes, fmt_seconds
     lines = [f"{status['environment']}  {status['function']}  {status['source']} -> {status['clone']}"
              + (f"  ({status['description']})" if status["description"] else "")]
@@ -449,6 +461,9 @@ def render_text(status: dict, tz=None) -> str:
         row("Last run", ", ".join(parts))
         if last["message"]:
             row("", last["message"].splitlines()[0][:200])
+        if last["production_may_be_suspended"]:
+            row("", f"PRODUCTION MAY STILL BE SUSPENDED: on the console of {status['source']} type "
+                    f"{RESUME_COMMAND}, or run: flash4i resume {last['id']}")
     success = status["last_success"]
     if success and (last is None or success["id"] != last["id"]):
         row("Last success", f"run {success['id']}, ended {_when(success['ended_at'], tz)}")

@@ -232,6 +232,49 @@ def test_the_resume_dropped_twice_in_a_row_is_retried_on_a_new_connection(lab, l
     assert run.state == "SUCCEEDED", run.message
 
 
+@pytest.mark.fault
+def test_a_resume_that_never_gets_through_says_so_and_flash4i_resume_ends_it(lab, lab_store, monkeypatch, capsys,
+                                                                              tmp_path):
+    """Every resume attempt dropped until the bound runs out: the run FAILED says production may
+    still be suspended with the console command; status and check say so (CRITICAL) until
+    `flash4i resume RUN`, which resumes it (lab ground truth) and clears them."""
+    from flash4i_tui.cli import main
+    from flash4i_tui.engine import plan
+    from flash4i_tui.monitor.check import Limits, check_environment
+    from flash4i_tui.monitor.status import environment_status
+    monkeypatch.setattr(plan, "STEPS", [s if s.name != "RESUME" else
+                                        dataclasses.replace(s, bound=lambda d: 4.0) for s in plan.STEPS])
+    _suspend_until_resumed("RCVPNT")
+    faults(lab, {"device": "ibmi:PROD", "match": "OPTION\\(\\*RESUME\\)", "action": "drop"})
+    run = run_now("RCVPNT")
+    assert production_suspended(lab) and lab.world.faults.rules[0].fired >= 2     # retried, never got through
+    assert run.state == "FAILED" and steps_of(run)["RESUME"].status == "FAILED"
+    assert "PRODUCTION MAY STILL BE SUSPENDED" in run.message
+    assert "type: CHGASPACT ASPDEV(*SYSBAS) OPTION(*RESUME)" in run.message and f"flash4i resume {run.id}" in run.message
+    assert environment_status("RCVPNT", devices=False)["last_run"]["production_may_be_suspended"]
+    result = check_environment("RCVPNT", Limits(), devices=False)
+    assert result.state == 2 and result.summary.startswith(f"RCVPNT: PRODUCTION MAY STILL BE SUSPENDED after run {run.id}")
+    faults(lab)                                                 # the connection is back
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["--db", url, "resume", str(run.id)]) == 0
+    assert capsys.readouterr().out.startswith(f"run {run.id}: *SYSBAS of PROD resumed")
+    assert not production_suspended(lab) and lab.world.open_pauses() == []
+    assert not _resumed_by_itself(lab) and _starts(lab) == 1
+    assert not environment_status("RCVPNT", devices=False)["last_run"]["production_may_be_suspended"]
+    assert "SUSPENDED after run" not in check_environment("RCVPNT", Limits(), devices=False).summary
+    # Again: nothing is suspended any more, and that is fine.
+    from flash4i_tui.engine.steps import resume_by_hand
+    assert "was not suspended" in resume_by_hand(run.id)
+    assert not production_suspended(lab)
+
+
+def test_flash4i_resume_refuses_a_run_its_worker_still_holds(lab, lab_store):
+    from flash4i_tui.engine.steps import resume_by_hand
+    run = submit_run("RCVPNT", "pytest")
+    with pytest.raises(SafetyRefusal, match="its worker resumes production"):
+        resume_by_hand(run.id)
+
+
 class _FailingStore:
     """Makes every SQL statement fail like a locked (or lost) database while WHEN() holds."""
 

@@ -68,6 +68,21 @@ def test_runs_and_schedule_without_devices(sample):
     assert "Schedule           0 0 * * *" in text
 
 
+def test_a_run_that_may_have_left_production_suspended_says_so(sample):
+    resumed = add_run("NIGHTLY", "FAILED", ended=utcnow() - timedelta(hours=3), phase="RESUMED", message="MAP_VIOS: x")
+    status = environment_status("NIGHTLY", devices=False)
+    assert status["last_run"]["id"] == resumed.id and status["last_run"]["production_may_be_suspended"] is False
+    assert "MAY STILL BE SUSPENDED" not in render_text(status)
+    lost = add_run("NIGHTLY", "FAILED", ended=utcnow(), phase="FLASHED", message="RESUME: PROD: no answer",
+                   steps=[("RESUME", "FAILED", utcnow(), 300.0)])
+    status = environment_status("NIGHTLY", devices=False)
+    assert status["last_run"]["id"] == lost.id and status["last_run"]["production_may_be_suspended"] is True
+    assert "PRODUCTION MAY STILL BE SUSPENDED: on the console of PROD type CHGASPACT ASPDEV(*SYSBAS) " \
+           "OPTION(*RESUME)" in render_text(status)
+    m.Run.update(resume_confirmed=True).where(m.Run.id == lost.id).execute()    # resumed later, by hand
+    assert environment_status("NIGHTLY", devices=False)["last_run"]["production_may_be_suspended"] is False
+
+
 def test_cli_status_json_and_text(sample, sqlite_url, capsys):
     add_run("RCVPNT", "SUCCEEDED", ended=utcnow() - timedelta(hours=2))
     code, out = run_cli(capsys, "--db", sqlite_url, "status", "--json", "--no-devices")
