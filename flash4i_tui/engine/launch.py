@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Optional
 
 from ..paths import data_dir
-from ..store.db import resolve_url
+from ..store.db import resolve_url, redact_url
 
 
 def pidfile_of(db_url: str) -> Path:
-    digest = hashlib.sha256(db_url.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(redact_url(db_url).encode()).hexdigest()[:12]
     return data_dir() / f"worker-{digest}.pid"
 
 
@@ -45,8 +45,11 @@ def ensure_worker(db_url: Optional[str] = None, idle_exit: float = 600.0) -> Opt
         return None
     log = data_dir() / "worker.log"
     with open(log, "a") as out:
+        # The store URL goes in the environment, never on the command line: a PostgreSQL password
+        # in it would show in `ps` to every user of the host.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "flash4i_tui", "--db", url, "worker", "--idle-exit", str(idle_exit)],
+            [sys.executable, "-m", "flash4i_tui", "worker", "--idle-exit", str(idle_exit)],
+            env=dict(os.environ, FLASH4I_DB=url),
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True)
     # Wait briefly for its pid file so a second caller does not start another one.
     deadline = time.monotonic() + 10

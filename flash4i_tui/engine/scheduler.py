@@ -26,7 +26,7 @@ from peewee import IntegrityError
 from ..errors import SafetyRefusal
 from ..store import models as m
 from ..store import queries
-from ..store.db import database, open_store, resolve_url, utcnow, write_transaction
+from ..store.db import database, open_store, redact_url, resolve_url, utcnow, write_transaction
 from .queue import submit_run
 from .schedule import latest_due, next_times, schedule_zone, zone_name
 
@@ -143,7 +143,7 @@ class Scheduler:
     # ---------------------------------------------------------------- the loop
 
     def serve(self, once: bool = False) -> int:
-        self.log(f"flash4i scheduler serving {self.db_url}; schedules read in {zone_name(self.tz)}")
+        self.log(f"flash4i scheduler serving {redact_url(self.db_url)}; schedules read in {zone_name(self.tz)}")
         while not self.stopping.is_set():
             try:
                 self.tick()
