@@ -21,8 +21,10 @@ from typing import Callable, Optional, Sequence
 import paramiko
 
 from ..errors import CommandAborted, DeviceError, DeviceUnreachable, HostKeyError, StepTimeout
+from .hostkeys import known_hosts_path
 
 LOG_LIMIT = 4000          # characters of stdout/stderr kept per logged command
+SFTP_TIMEOUT = 120.0      # seconds one SFTP request may wait for its answer
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,7 @@ class SshSession:
         return value
 
     def _known_hosts(self) -> Path:
-        path = Path(self.endpoint.known_hosts).expanduser() if self.endpoint.known_hosts else \
-            Path("~/.ssh/known_hosts").expanduser()
+        path = known_hosts_path(self.endpoint.known_hosts)
         if not path.exists():
             raise HostKeyError(self.endpoint.name, "connect",
                                f"known_hosts file {path} does not exist; host keys are never accepted blindly")
@@ -150,7 +151,7 @@ class SshSession:
                 if "not found in known_hosts" in str(exc):
                     raise HostKeyError(ep.name, "connect",
                                        f"host key of [{ep.host}]:{ep.port} is not in {self._known_hosts()}; "
-                                       "verify its fingerprint and add it (ssh-keyscan)") from None
+                                       f"verify its fingerprint and add it: flash4i trust {ep.name}") from None
                 raise DeviceUnreachable(ep.name, "connect", f"SSH to {ep.host}:{ep.port} failed: {exc}") from None
             except (OSError, socket.timeout, EOFError) as exc:
                 raise DeviceUnreachable(ep.name, "connect",
@@ -234,11 +235,17 @@ class SshSession:
                             self._r(result.stderr), result.duration))
         return result
 
-    def sftp(self) -> paramiko.SFTPClient:
+    def sftp(self, timeout: float = SFTP_TIMEOUT) -> paramiko.SFTPClient:
+        """An SFTP client whose every request is bounded (by TIMEOUT, and by the caller's limit):
+        a server that holds a request would otherwise keep the caller waiting for ever."""
+        if self._limit is not None:
+            timeout = max(0.5, min(timeout, self._limit()))
         try:
-            return self.connect().open_sftp()
+            client = self.connect().open_sftp()
         except (EOFError, OSError, paramiko.SSHException) as exc:
             raise DeviceUnreachable(self.endpoint.name, "sftp", f"cannot open SFTP: {exc}") from None
+        client.get_channel().settimeout(timeout)
+        return client
 
     def _r(self, text: str) -> str:
         return _clip(_redact(text, self._secrets))

@@ -1,11 +1,14 @@
-"""CLI commands of the engine: start, plan, worker, cancel, agent."""
+"""CLI commands of the engine: start, plan, worker, resume, cancel, trust."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
 from ..cli import open_store, print_json
+from ..errors import SafetyRefusal, ValidationError
+from ..store.db import redact_url
 from ..textfmt import fmt_seconds
 
 
@@ -76,8 +79,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .worker import Worker
     worker = Worker(args.db, concurrency=args.concurrency, idle_exit=args.idle_exit, step_poll=args.step_poll)
     worker.install_signal_handlers()
-    print(f"flash4i worker {worker.ident} serving {worker.db_url}", flush=True)
+    print(f"flash4i worker {worker.ident} serving {redact_url(worker.db_url)}", flush=True)
     return worker.serve()
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .steps import resume_by_hand
+    open_store(args)
+    print(f"run {args.run}: {resume_by_hand(args.run, args.timeout)}; the resume is recorded as confirmed")
+    return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -85,6 +95,78 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     open_store(args)
     run = request_cancel(args.run)
     print(f"run {run.id}: {run.state}" + (" (stop requested)" if run.cancel_requested else ""))
+    return 0
+
+
+def _ssh_devices(host: str = "", port: int = 0, name: str = "") -> list:
+    """(name, host, port, known_hosts) of the store's SSH devices with NAME, or at HOST:PORT."""
+    from ..store import models as m
+    found = [(h.name, h.host, h.port, h.known_hosts) for h in m.Hmc.select()]
+    found += [(s.name, s.host, s.port, s.known_hosts) for s in m.StorageSystem.select() if s.type == "svc"]
+    found += [(p.name, p.ssh_host, p.ssh_port, p.known_hosts) for p in m.Partition.select()]
+    return [d for d in found if d[0] == name or (d[1], d[2]) == (host, port)]
+
+
+def _trust_target(target: str) -> tuple:
+    """HOST, PORT and the configured known_hosts files of TARGET: a device name or HOST[:PORT]."""
+    from .. import names
+    from ..store import models as m
+    named = _ssh_devices(name=target)
+    rest = m.StorageSystem.get_or_none(m.StorageSystem.name == target)
+    if rest is not None and not named:
+        raise ValidationError(f"{target} is reached over HTTPS ({rest.type}): its certificate is trusted through "
+                              "the storage option ca_file, not known_hosts")
+    if named:
+        _, host, port, _ = named[0]
+    else:
+        # [v6]:port, host:port, or a bare host (an IPv6 address has several colons)
+        bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", target)
+        if bracketed:
+            host, port_text = bracketed.group(1), bracketed.group(2) or "22"
+        elif target.count(":") == 1:
+            host, port_text = target.split(":")
+        else:
+            host, port_text = target, "22"
+        if not (port_text.isascii() and port_text.isdigit()):
+            raise ValidationError(f"{target!r}: the port after ':' is not a number")
+        host, port = names.host(host), names.port(int(port_text))
+    return host, port, sorted({d[3] or "" for d in _ssh_devices(host, port)})
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    from ..devices.hostkeys import add_known_host, fingerprint, judge_host, known_hosts_path
+    open_store(args)
+    host, port, configured = _trust_target(args.target)
+    if args.known_hosts:
+        configured = [args.known_hosts]
+    if len(configured) > 1:
+        raise ValidationError(f"the devices at {host}:{port} use different known_hosts files "
+                              f"({', '.join(c or '~/.ssh/known_hosts' for c in configured)}): name one with --known-hosts")
+    path = known_hosts_path(configured[0] if configured else None)
+    verdict = judge_host(host, port, path, timeout=args.timeout)
+    shown = f"{host}:{port} presents {verdict.key.get_name()} {fingerprint(verdict.key)}"
+    if verdict.trusted:
+        print(f"{shown}: already trusted in {path}")
+        return 0
+    if verdict.changed:
+        raise SafetyRefusal(f"{shown}, but {path} knows it by {verdict.known.get_name()} "
+                            f"{fingerprint(verdict.known)}: THE HOST KEY HAS CHANGED. Nothing was written. If the "
+                            "change is expected (the device was reinstalled), remove the old line "
+                            f"(ssh-keygen -R '{host if port == 22 else f'[{host}]:{port}'}' -f {path}) and run "
+                            "flash4i trust again")
+    print(shown)
+    if args.fingerprint:
+        if args.fingerprint.strip() != fingerprint(verdict.key):
+            raise SafetyRefusal(f"the fingerprint given ({args.fingerprint.strip()}) is not the one presented: "
+                                "nothing was written")
+    elif sys.stdin.isatty():
+        answer = input(f"Add it to {path}? Compare the fingerprint with the device's console first [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise SafetyRefusal("not confirmed: nothing was written")
+    else:
+        raise SafetyRefusal("no terminal to confirm on: compare the fingerprint with the device's console and "
+                            "give it with --fingerprint (a key is never accepted without a confirmation)")
+    print(f"added to {path}: {add_known_host(path, host, port, verdict.key)}")
     return 0
 
 
@@ -109,6 +191,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step-poll", type=float, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_worker)
 
+    p = sub.add_parser("resume", help="resume production after a run that ended without a confirmed resume "
+                                      "(and release the storage's hold on its I/O)")
+    p.add_argument("run", type=int)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds the resume may take, retries included")
+    p.set_defaults(handler=cmd_resume)
+
     p = sub.add_parser("cancel", help="stop a queued or running run (production is resumed first)")
     p.add_argument("run", type=int)
     p.set_defaults(handler=cmd_cancel)
+
+    p = sub.add_parser("trust", help="show an SSH device's host key fingerprint and add it to its known_hosts "
+                                     "once you confirm it")
+    p.add_argument("target", metavar="DEVICE|HOST[:PORT]", help="a device name in the store, or where it listens")
+    p.add_argument("--known-hosts", help="the file to check and add to (default: the device's configured one, "
+                                         "else ~/.ssh/known_hosts)")
+    p.add_argument("--fingerprint", metavar="SHA256:...", help="confirm without a terminal: the fingerprint you "
+                                                               "read on the device's console")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds for the connection and the handshake")
+    p.set_defaults(handler=cmd_trust)

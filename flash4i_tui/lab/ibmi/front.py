@@ -5,7 +5,11 @@ SSH running (TCP/IP up, SSHD started, not in restricted state); otherwise it is 
 closed port. The host key presented is that system's own (from its disks: a clone presents
 production's key). Exec requests run PASE programs (`pase.py`) in a new job of the SSH user
 in QUSRWRK (named by PASE_FORK_JOBNAME when given); SFTP serves the system's IFS.
-Fault rules match `ibmi:<LPAR name>` and `ibmi:<address>`.
+Fault rules match `ibmi:<LPAR name>` and `ibmi:<address>`, for exec requests by their command
+line and for SFTP requests by the words the driver logs them with: `sftp get PATH` (a file
+opened for reading), `sftp put PATH` (opened for writing), `sftp mkdir PATH`, `sftp rmdir PATH`,
+`sftp rm PATH`, `sftp rename OLD NEW`. An SFTP fault fails the request (SSH_FX_FAILURE), holds
+it (hang), or closes the connection (drop).
 """
 from __future__ import annotations
 
@@ -143,6 +147,26 @@ class _IfsSftp(paramiko.SFTPServerInterface):
         path = path if path.startswith("/") else posixpath.join(self.home, path)
         return posixpath.normpath(path).replace("//", "/") or "/"
 
+    def _fault(self, request: str) -> Optional[int]:
+        """The SFTP status a fault rule makes of REQUEST, or None to serve it."""
+        front = self.conn.front
+        world = front.world
+        fault = world.faults.check(front.fault_device(self.conn), request)
+        if fault is None:
+            return None
+        if fault.action == "drop":
+            world.record("fault", f"{front.label}: dropped the connection on {request!r}")
+            if self.conn.transport is not None:
+                self.conn.transport.close()
+            return paramiko.SFTP_CONNECTION_LOST
+        if fault.action == "hang":
+            world.record("fault", f"{front.label}: hanging on {request!r}")
+            if not world.clock.sleep(fault.seconds if fault.seconds is not None else 10 ** 9, cancel=self.conn.cancel):
+                return paramiko.SFTP_CONNECTION_LOST
+            return None
+        world.record("fault", f"{front.label}: failing {request!r}: {fault.message}")
+        return paramiko.SFTP_FAILURE
+
     def _run(self, action: str, *args: Any) -> Any:
         rt = self.runtime
         with rt.lock:
@@ -180,6 +204,9 @@ class _IfsSftp(paramiko.SFTPServerInterface):
     def open(self, path: str, flags: int, attr: Any) -> Any:
         path = self._path(path)
         writing = flags & (os.O_WRONLY | os.O_RDWR)
+        refused = self._fault(f"sftp {'put' if writing else 'get'} {path}")
+        if refused is not None:
+            return refused
         rt = self.runtime
         with rt.lock:
             files = SystemFiles(rt.state)
@@ -198,23 +225,38 @@ class _IfsSftp(paramiko.SFTPServerInterface):
         return _IfsHandle(self, path, flags)
 
     def remove(self, path: str) -> int:
+        refused = self._fault(f"sftp rm {self._path(path)}")
+        if refused is not None:
+            return refused
         result = self._run("remove", self._path(path))
         return result if isinstance(result, int) else paramiko.SFTP_OK
 
     def rename(self, oldpath: str, newpath: str) -> int:
+        refused = self._fault(f"sftp rename {self._path(oldpath)} {self._path(newpath)}")
+        if refused is not None:
+            return refused
         result = self._run("rename", self._path(oldpath), self._path(newpath), False)
         return result if isinstance(result, int) else paramiko.SFTP_OK
 
     def posix_rename(self, oldpath: str, newpath: str) -> int:
+        refused = self._fault(f"sftp rename {self._path(oldpath)} {self._path(newpath)}")
+        if refused is not None:
+            return refused
         result = self._run("rename", self._path(oldpath), self._path(newpath), True)
         return result if isinstance(result, int) else paramiko.SFTP_OK
 
     def mkdir(self, path: str, attr: Any) -> int:
+        refused = self._fault(f"sftp mkdir {self._path(path)}")
+        if refused is not None:
+            return refused
         mode = getattr(attr, "st_mode", None)
         result = self._run("mkdir", self._path(path), (mode & 0o7777) if mode else 0o755)
         return result if isinstance(result, int) else paramiko.SFTP_OK
 
     def rmdir(self, path: str) -> int:
+        refused = self._fault(f"sftp rmdir {self._path(path)}")
+        if refused is not None:
+            return refused
         result = self._run("rmdir", self._path(path))
         return result if isinstance(result, int) else paramiko.SFTP_OK
 
