@@ -188,7 +188,7 @@ class IbmiDriver:
                               match.group(1) if match else None)
         try:
             data = json.loads(result.stdout)
-        except ValueError:
+        except (ValueError, RecursionError):     # not JSON, or nested past any real answer
             raise DeviceError(self.name, statement, f"db2util answered something that is not JSON: "
                                                     f"{result.stdout.strip()[:200]!r}") from None
         if not isinstance(data, dict) or set(data) != {"records"} or not isinstance(data["records"], list) or \
@@ -255,14 +255,24 @@ class IbmiDriver:
         return [self._message(row, from_job=False) for row in rows]
 
     def _message(self, row: Dict[str, object], from_job: bool) -> dict:
-        message = {"ordinal": int(str(row.get("ORDINAL_POSITION"))),
+        message = {"ordinal": self._whole(row, "ORDINAL_POSITION", None),
                    "timestamp": self._utc(_text(row.get("MESSAGE_TIMESTAMP"))),
                    "msg_id": _text(row.get("MESSAGE_ID")) or "", "type": _text(row.get("MESSAGE_TYPE")) or "",
-                   "severity": int(str(row.get("SEVERITY") or 0)), "text": _text(row.get("MESSAGE_TEXT")) or "",
+                   "severity": self._whole(row, "SEVERITY", 0), "text": _text(row.get("MESSAGE_TEXT")) or "",
                    "from_user": _text(row.get("FROM_USER")) or ""}
         if from_job:
             message["from_job"] = _text(row.get("FROM_JOB")) or ""
         return message
+
+    def _whole(self, row: Dict[str, object], column: str, empty: Optional[int]) -> int:
+        """The whole number in COLUMN (db2util sends numbers or their text); EMPTY when null, if allowed."""
+        value = row.get(column)
+        if value is None and empty is not None:
+            return empty
+        text = str(value).strip()
+        if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise DeviceError(self.name, column, f"db2util answered {value!r} for {column}, not a whole number")
+        return int(text)
 
     # ------------------------------------------------------------------ Python scripts (the agent)
 

@@ -48,6 +48,7 @@ KNOWN_API_VERSIONS = ("100", "101", "102", "103", "104")
 VOLUME_STATES = {"Ready": "online", "Not Ready": "offline", "Write Disabled": "degraded"}
 JOB_INCOMPLETE = ("created", "scheduled", "running", "validating", "validated")
 JOB_SUCCEEDED = "succeeded"
+JOB_ID = r"[A-Za-z0-9_\-]{1,64}"
 # [U] beyond Established/Restored: what a generation's state list may hold, and what it means here.
 SNAPSHOT_STATES = {"Established": "", "Restored": "", "EstablishInProg": "preparing", "RestoreInProg": "",
                    "TermInProg": "stopping", "Failed": "suspended"}
@@ -156,7 +157,7 @@ class Api:
         return Request("DELETE", self._snapid_path(sg, name, snapid))
 
     def job(self, job_id: str) -> Request:
-        if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", job_id):
+        if not re.fullmatch(JOB_ID, job_id):
             raise ValidationError(f"{job_id!r} is not a job id")
         return Request("GET", f"/univmax/restapi/{self.version}/system/job/{job_id}")
 
@@ -292,6 +293,8 @@ class PowerMaxDriver(StorageDriver):
         if answer.status != 202:
             return Fields(answer.data if answer.text.strip() else {}, self.name, request)
         job_id = Fields(answer.data, self.name, request).str("jobId")
+        if not re.fullmatch(JOB_ID, job_id):        # it goes into the next request's path
+            raise bad_answer(self.name, request, "not a job id", job_id)
         deadline = time.monotonic() + min(self.job_timeout, self.session.remaining())
         for attempt in itertools.count():
             poll = self.api.job(job_id)

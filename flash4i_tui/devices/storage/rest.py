@@ -196,7 +196,7 @@ class RestSession:
         text = response.text
         try:
             data = response.json() if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):     # not JSON, or nested past any real answer
             data = None
         answer = Answer(request, response.status_code, text, data, time.monotonic() - start)
         if secrets_in is not None and data is not None:
