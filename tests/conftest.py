@@ -92,3 +92,31 @@ def lab_store(lab, tmp_path):
     import_config(load_config_file(config))
     yield db
     db.close()
+
+
+# ------------------------------------------------------------------ the fault matrix's counts
+
+_MATRIX: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    """Count the fault matrix's cases by fault. Here, not in tests/engine: under xdist only the
+    controller prints the summary, and it loads this conftest, not the ones it does not collect."""
+    if "test_fault_matrix.py::test_fault[" not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        case = report.nodeid.rstrip("]")
+        fault = next((f for f in ("store-locked", "store-gone") if case.endswith(f)), case.rsplit("-", 1)[-1])
+        counts = _MATRIX.setdefault(fault, {"cases": 0, "passed": 0})
+        counts["cases"] += 1
+        counts["passed"] += report.outcome == "passed"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _MATRIX:
+        return
+    cases = sum(c["cases"] for c in _MATRIX.values())
+    passed = sum(c["passed"] for c in _MATRIX.values())
+    terminalreporter.write_sep("=", f"fault matrix: {cases} cases, {passed} passed")
+    for fault, c in sorted(_MATRIX.items()):
+        terminalreporter.write_line(f"  {fault:<14} {c['cases']:>4} cases, {c['passed']:>4} passed")
