@@ -1,8 +1,9 @@
 """Schema versions. Each migration runs once, in order, inside a transaction.
 
-Version 1 creates the tables as models.py defines them at release 0.1. When a model
-changes, add a migration (playhouse.migrate operations) and bump SCHEMA_VERSION; never
-edit an applied migration.
+Version 1 is the frozen DDL of release 0.1 (schema_v1.py), not the live models: a fresh
+install and an upgrade go through the same migrations. When a model changes, add a migration
+(playhouse.migrate operations); never edit an applied one. tests/test_migrations.py checks that
+the migrations end with the schema models.py describes.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Callable, Iterator
 from peewee import Database
 
 from ..errors import StoreError
-from . import models
+from . import models, schema_v1
 from .db import is_postgres, write_transaction
 
 _MIGRATION_LOCK = 0x464C3449  # "FL4I": advisory lock key for PostgreSQL
@@ -28,7 +29,8 @@ def _exclusive(db: Database) -> Iterator[None]:
 
 
 def _v1(db: Database) -> None:
-    db.create_tables([m for m in models.MODELS if m is not models.SchemaVersion])
+    for statement in schema_v1.statements("postgres" if is_postgres(db) else "sqlite"):
+        db.execute_sql(statement)
 
 
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1)]
