@@ -9,6 +9,7 @@ DeviceError carrying the HMC's HSCL message id (HMCs print it on stdout).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import shlex
 import time
@@ -72,7 +73,50 @@ class Vhost:
     vtds: Tuple[Vtd, ...]
 
 
+@dataclass(frozen=True)
+class HmcVersion:
+    version: int
+    release: str
+    service_pack: str
+    build_level: str
+
+
 # ---------------------------------------------------------------- parsers
+
+_VERSION_KEYS = {"Version": "version", "Release": "release", "Service Pack": "service_pack",
+                 "Build level": "build_level", "HMC Build level": "build_level"}
+
+
+def parse_lshmc_version(text: str) -> HmcVersion:
+    """`lshmc -V` in either shape. V10: `Version: 10` / `Release: 3` / `Service Pack: 1060` /
+    `Build level: 2408210051` lines. V9 and earlier: one default-format object whose quoted
+    values span lines, `"version= Version: 8\n Release: 8.2.0\n Service Pack: 0\nHMC Build level
+    20141006.3\n","base_version=V8R8.2.0\n"`. Raises ValueError for anything else."""
+    body = text.strip()
+    if body.startswith('"version='):
+        try:
+            items = next(csv.reader(io.StringIO(body), strict=True))
+        except (csv.Error, StopIteration) as exc:
+            raise ValueError(f"unbalanced quoting ({exc})") from None
+        values = {name: value for name, _, value in (item.partition("=") for item in items)}
+        if "version" not in values:
+            raise ValueError("no version= item")
+        body = values["version"]
+    found: Dict[str, str] = {}
+    for line in body.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        key = next((k for k in sorted(_VERSION_KEYS, key=len, reverse=True)
+                    if line.startswith(k + ":") or line.startswith(k + " ")), None)
+        if key is None:
+            raise ValueError(f"unrecognised line {line!r}")
+        found[_VERSION_KEYS[key]] = line[len(key):].lstrip(":").strip()
+    if not found.get("version", "").isdigit() or "release" not in found:
+        raise ValueError("no version and release")
+    return HmcVersion(int(found["version"]), found["release"], found.get("service_pack", ""),
+                      found.get("build_level", ""))
+
 
 
 def parse_attr_line(line: str) -> Dict[str, str]:
@@ -224,6 +268,17 @@ class HmcDriver:
 
     def _bad(self, command: str, what: str, text: str) -> DeviceError:
         return DeviceError(self.name, command, f"unexpected answer ({what}): {text!r}")
+
+    # ---------------------------------------------------------------- the HMC itself
+
+    def version(self) -> HmcVersion:
+        """The HMC's version (`lshmc -V`), read in the V10 and in the V9-and-earlier shape."""
+        command = "lshmc -V"
+        text = self._run(command)
+        try:
+            return parse_lshmc_version(text)
+        except ValueError as exc:
+            raise self._bad(command, str(exc), text) from None
 
     # ---------------------------------------------------------------- partitions
 

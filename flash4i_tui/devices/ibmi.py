@@ -191,10 +191,12 @@ class IbmiDriver:
         except (ValueError, RecursionError):     # not JSON, or nested past any real answer
             raise DeviceError(self.name, statement, f"db2util answered something that is not JSON: "
                                                     f"{result.stdout.strip()[:200]!r}") from None
-        if not isinstance(data, dict) or set(data) != {"records"} or not isinstance(data["records"], list) or \
-                not all(isinstance(r, dict) for r in data["records"]):
+        # {"records":[...]} is db2util's default; DB2UTIL_JSON_CONTAINER=array (set in a profile) drops
+        # the wrapper (IBM/ibmi-db2util format_json.c): both are read.
+        records = data["records"] if isinstance(data, dict) and set(data) == {"records"} else data
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise DeviceError(self.name, statement, f"db2util answered an unexpected shape: {result.stdout.strip()[:200]!r}")
-        return data["records"]
+        return records
 
     def system_info(self) -> dict:
         rows = self.sql("SELECT HOST_NAME, PARTITION_ID, PARTITION_NAME, SERIAL_NUMBER FROM QSYS2.SYSTEM_STATUS_INFO")

@@ -13,7 +13,7 @@ from flash4i_tui.devices.storage.svc import SvcDriver, parse_concise, parse_deta
 from flash4i_tui.errors import DeviceError, SafetyRefusal, StepTimeout, ValidationError
 from flash4i_tui.lab.faults import FaultRules
 
-from ..lab.test_svc_cli import SvcLab
+from ..lab.test_svc_cli import SMALL_ARRAY, SvcLab
 from .storage_conformance import GROUP, StorageCase, StorageConformance
 
 GiB = 1024 ** 3
@@ -21,8 +21,14 @@ PAIRS = [VolumePair("SRC_1", "TGT_1"), VolumePair("SRC_2", "TGT_2")]
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = SvcLab(tmp_path)
+def code_level():
+    """The Storage Virtualize code level of the lab array (the conformance suite runs at two)."""
+    return "8.6"
+
+
+@pytest.fixture
+def lab(tmp_path, code_level):
+    lab = SvcLab(tmp_path, storage=dict(SMALL_ARRAY, code_level=code_level))
     yield lab
     lab.close()
 
@@ -44,6 +50,10 @@ def sent(lab: SvcLab) -> List[str]:
 
 @pytest.mark.lab
 class TestSvcConformance(StorageConformance):
+    @pytest.fixture(params=["8.4", "8.7"])
+    def code_level(self, request):
+        return request.param
+
     @pytest.fixture
     def case(self, lab):
         return StorageCase(

@@ -134,7 +134,8 @@ def test_concise_views_with_and_without_delim(cli, lab):
         "1  FLG  idle_or_copied \n")
     uid = lab.array.volume("TGT_2").uid
     assert ok(cli, "lshostvdiskmap -delim : -nohdr CLONE_FC") == (
-        f"0:CLONE_FC:0:2:TGT_1:{lab.array.volume('TGT_1').uid}\n0:CLONE_FC:1:3:TGT_2:{uid}\n")
+        f"0:CLONE_FC:0:2:TGT_1:{lab.array.volume('TGT_1').uid}:0:io_grp0:private:::scsi\n"
+        f"0:CLONE_FC:1:3:TGT_2:{uid}:0:io_grp0:private:::scsi\n")
     lines = ok(cli, "lsvdisk -bytes -delim !").splitlines()
     assert lines[0].split("!")[7] == "capacity" and lines[1].split("!")[7] == str(GiB)
     assert lines[3].split("!")[9:11] == ["0", "fcmap0"]            # FC_id / FC_name of TGT_1

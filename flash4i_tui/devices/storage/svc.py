@@ -142,9 +142,14 @@ def parse_concise(text: str, device: str, command: str, required: Sequence[str] 
     return rows
 
 
-def parse_detailed(text: str, device: str, command: str) -> List[Detailed]:
+def parse_detailed(text: str, device: str, command: str, section_key: Optional[str] = None) -> List[Detailed]:
     """A detailed view: `attr!value` lines; a repeated attr becomes a list; a blank line
-    starts a new section (the per-copy blocks of lsvdisk)."""
+    starts a new section (the per-copy blocks of lsvdisk).
+
+    SECTION_KEY (lsvdisk: copy_id) also starts a new section when it follows other lines with
+    no blank line between: the shape of cinder's simulator (test_storwize_svc.py _cmd_lsvdisk),
+    whereas the array's own answer has the blank line (IBM's Ansible collection gets the volume
+    and each copy as separate objects). Both read the same."""
     sections: List[Detailed] = []
     current: Optional[Detailed] = None
     for line in text.splitlines():
@@ -154,7 +159,7 @@ def parse_detailed(text: str, device: str, command: str) -> List[Detailed]:
         key, sep, value = line.partition(DELIM)
         if not sep or not key or DELIM in value:
             raise _bad(device, command, "unparseable line", line)
-        if current is None:
+        if current is None or (key == section_key and current):
             current = {}
             sections.append(current)
         if key in current:
@@ -233,7 +238,7 @@ class SvcDriver(StorageDriver):
 
     def _volume_info(self, volume: str) -> VolumeInfo:
         command = cmd_lsvdisk(volume)
-        sections = parse_detailed(self._run(command), self.name, command)
+        sections = parse_detailed(self._run(command), self.name, command, section_key="copy_id")
         top = _Fields(sections[0], self.name, command)
         # The copy block follows the volume's own lines after a blank line; the primary copy counts.
         copies = [_Fields(s, self.name, command) for s in sections[1:]] or [top]

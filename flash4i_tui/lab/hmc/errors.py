@@ -3,6 +3,11 @@
 Only HSCL05DF and HSCL350B have verified texts (reference §4.6); the other ids are verified
 as usage (what the code means) but their texts are reconstructions [U]. They live in one
 table so a capture from a real HMC can correct them in one place.
+
+Message form: `HSCLxxxx text` (a V7R7.9 capture: "HSCLA4C0 <text>", ziutus/hmc_vios_aix
+data/20180603_1656/hmc/192.168.200.34/9131-52A-6535CCG_virtual_fc.txt). A V10R3 capture also shows an
+outer id with a colon before the detailed one, "HSCL127D: HSCL1288 <text>" (randomparity/hmc-mcp
+power9-v10r3m1060-live-sriov.json); the lab prints the first form, the driver reads both.
 """
 from __future__ import annotations
 

@@ -22,14 +22,32 @@ from .model import FcGroup, FcMap, Host, StorageArray, Volume, svc_time
 Row = List[str]
 Section = List[Tuple[str, str]]
 
+# Column sets, as the public sources print them (tests/data/captures/svc/ holds the shapes and
+# their sources). lsfcmap concise: the cinder simulator's header (test_storwize_svc.py _cmd_lsfcmap).
 FCMAP_CONCISE = ("id", "name", "source_vdisk_id", "source_vdisk_name", "target_vdisk_id", "target_vdisk_name",
                  "group_id", "group_name", "status", "progress", "copy_rate", "clean_progress", "incremental",
                  "partner_FC_id", "partner_FC_name", "restoring", "start_time", "rc_controlled")
-VDISK_CONCISE = ("id", "name", "IO_group_id", "IO_group_name", "status", "mdisk_grp_id", "mdisk_grp_name",
-                 "capacity", "type", "FC_id", "FC_name", "RC_id", "RC_name", "vdisk_UID", "fc_map_count",
-                 "copy_count", "fast_write_state", "se_copy_count", "RC_change")
+# lsvdisk concise: the first 19 columns are cinder's simulator (a 7.2-era set); 8.4 prints the
+# rest too, in this order (ibm.storage_virtualize 2.4.1 unit data, test_ibm_svc_manage_flashcopy.py).
+VDISK_CONCISE_CINDER = ("id", "name", "IO_group_id", "IO_group_name", "status", "mdisk_grp_id", "mdisk_grp_name",
+                        "capacity", "type", "FC_id", "FC_name", "RC_id", "RC_name", "vdisk_UID", "fc_map_count",
+                        "copy_count", "fast_write_state", "se_copy_count", "RC_change")
+VDISK_CONCISE_84 = VDISK_CONCISE_CINDER + (
+    "compressed_copy_count", "parent_mdisk_grp_id", "parent_mdisk_grp_name", "owner_id", "owner_name",
+    "formatting", "encrypt", "volume_id", "volume_name", "function", "protocol")
+# 8.5 (volume groups and their snapshots) adds these columns (ibm.storage_virtualize test_ibm_svc_info.py,
+# an lsvdisk -filtervalue answer). That source lists keys sorted by name, so their order here is [R].
+VDISK_CONCISE_85 = VDISK_CONCISE_84 + (
+    "is_safeguarded_snapshot", "is_snapshot", "replication_mode", "safeguarded_snapshot_count", "snapshot_count",
+    "volume_group_id", "volume_group_name", "volume_type")
+VDISK_CONCISE = VDISK_CONCISE_84
 HOST_CONCISE = ("id", "name", "port_count", "iogrp_count", "status")
-HOSTVDISKMAP = ("id", "name", "SCSI_id", "vdisk_id", "vdisk_name", "vdisk_UID")
+# lshostvdiskmap: cinder's simulator prints the first six; 8.x prints the I/O group, the mapping
+# type (private / shared, IBM doc lshostvdiskmap), the host cluster and the protocol too, as the
+# Ansible collection's lsvdiskhostmap data shows for the mirror command [R for this command's order].
+HOSTVDISKMAP_CINDER = ("id", "name", "SCSI_id", "vdisk_id", "vdisk_name", "vdisk_UID")
+HOSTVDISKMAP = HOSTVDISKMAP_CINDER + ("IO_group_id", "IO_group_name", "mapping_type", "host_cluster_id",
+                                      "host_cluster_name", "protocol")
 FCMAPPROGRESS = ("id", "progress")                                   # [U] layout (reference §7.1)
 
 
@@ -248,11 +266,22 @@ class SvcFront(SshFront):
             return "many", "many", len(maps)        # [U]
         return str(maps[0].id), maps[0].name, 1
 
+    def vdisk_columns(self) -> Tuple[str, ...]:
+        """The concise lsvdisk header at the array's code level."""
+        return VDISK_CONCISE_85 if self.array.level >= (8, 5) else VDISK_CONCISE_84
+
     def _vdisk_row(self, v: Volume, o: ListOptions) -> Row:
         fc_id, fc_name, count = self._fc_ref(v)
-        return [str(v.id), v.name, "0", "io_grp0", v.status, str(self.array.pools.index(v.pool)), v.pool,
-                self._cap(o, v.capacity), "striped", fc_id, fc_name, "", "", v.uid, str(count), "1", "empty",
-                "1" if v.thin else "0", "no"]
+        pool = str(self.array.pools.index(v.pool))
+        values = dict(zip(VDISK_CONCISE_CINDER, [
+            str(v.id), v.name, "0", "io_grp0", v.status, pool, v.pool, self._cap(o, v.capacity), "striped", fc_id,
+            fc_name, "", "", v.uid, str(count), "1", "empty", "1" if v.thin else "0", "no"]))
+        values.update(compressed_copy_count="0", parent_mdisk_grp_id=pool, parent_mdisk_grp_name=v.pool, owner_id="",
+                      owner_name="", formatting="no", encrypt="no", volume_id=str(v.id), volume_name=v.name,
+                      function="", protocol="", is_safeguarded_snapshot="no", is_snapshot="no", replication_mode="",
+                      safeguarded_snapshot_count="0", snapshot_count="0", volume_group_id="", volume_group_name="",
+                      volume_type="")
+        return [values[column] for column in self.vdisk_columns()]
 
     def _vdisk_detail(self, key: str, o: ListOptions) -> List[Section]:
         v = self.array.volume(key)
@@ -275,7 +304,7 @@ class SvcFront(SshFront):
         return [top, copy]
 
     def cmd_ls_vdisk(self, verb: str, opts: Dict[str, object], obj: Optional[str]) -> str:
-        return self._list(opts, obj, VDISK_CONCISE,
+        return self._list(opts, obj, self.vdisk_columns(),
                           lambda o: [self._vdisk_row(v, o) for _, v in sorted(self.array.volumes.items())],
                           self._vdisk_detail)
 
@@ -307,8 +336,8 @@ class SvcFront(SshFront):
         options = list_options(opts)
         with self.array.lock:
             host = self._host_or_error(obj) if obj is not None else None
-            rows = [[str(h.id), h.name, str(scsi), str(v.id), v.name, v.uid]
-                    for h, scsi, v in self.array.host_mappings(host)]
+            rows = [[str(h.id), h.name, str(scsi), str(v.id), v.name, v.uid, "0", "io_grp0", "private", "", "",
+                     "scsi"] for h, scsi, v in self.array.host_mappings(host)]
             return render_concise(HOSTVDISKMAP, rows, options)
 
     def cmd_mk_vdiskhostmap(self, verb: str, opts: Dict[str, object], obj: Optional[str]) -> str:

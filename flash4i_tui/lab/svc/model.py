@@ -22,6 +22,10 @@ or a test can change them:
 - TARGET_OFFLINE_STATES [U]: mapping states in which the target volume reads offline.
 - TARGET_USED_RESETS_ON_START: a thin target's used capacity restarts from 0 at the flash
   (it then holds only the grains split since), a lab simplification.
+
+Code level: a topology setting (`code_level: "8.4"` ... `"8.7"`, or a full level string) that
+the CLI front reads where levels really print differently (CODE_LEVELS below; the columns
+that change are in cli.py).
 """
 from __future__ import annotations
 
@@ -43,6 +47,36 @@ STOPPABLE_STATES = ("prepared", "copying", "stopping", "suspended")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9 ._\-]*")
 _UID = re.compile(r"[0-9A-Fa-f]{32}")
 Key = Union[str, int]
+
+# The code levels the lab can be: the short form a topology gives -> the level string lssystem
+# prints. 8.4 and 8.5 are levels seen in IBM's Ansible collection's unit data (ibm.storage_virtualize
+# 2.4.1, tests/unit/plugins/modules/test_ibm_svc_manage_callhome.py and test_ibm_sv_manage_ip_partnership.py);
+# the 8.6 and 8.7 build numbers are [U] (plausible, not seen).
+CODE_LEVELS = {
+    "8.4": "8.4.2.0 (build 154.20.2109031944000)",
+    "8.5": "8.5.0.2 (build 157.12.2204111405000)",
+    "8.6": "8.6.0.3 (build 169.9.2310251539000)",
+    "8.7": "8.7.0.0 (build 178.19.2405211046000)",
+}
+_LEVEL = re.compile(r"(\d+)\.(\d+)(?:\.\d+\.\d+ \(build [0-9.]+\))?")
+
+
+def code_level_string(value: Any) -> str:
+    """A topology's code_level ("8.6", 8.6 or a full "8.6.0.3 (build ...)") -> the lssystem string."""
+    text = str(value).strip()
+    if text in CODE_LEVELS:
+        return CODE_LEVELS[text]
+    if not _LEVEL.fullmatch(text) or "(" not in text:
+        raise ValueError(f"code_level {value!r}: give one of {', '.join(CODE_LEVELS)} or a full level string")
+    return text
+
+
+def level_tuple(level: str) -> Tuple[int, int]:
+    """(major, minor) of a level string: "8.6.0.3 (build ...)" -> (8, 6)."""
+    match = _LEVEL.match(level)
+    if match is None:
+        raise ValueError(f"not a code level: {level!r}")
+    return int(match.group(1)), int(match.group(2))
 
 
 def check_name(name: str, max_len: int = 63) -> str:
@@ -177,10 +211,11 @@ class StorageArray:
     STOP_IDLE_NOOP = False
     TARGET_OFFLINE_STATES = ("preparing", "prepared", "stopping", "stopped")
     TARGET_USED_RESETS_ON_START = True
-    CODE_LEVEL = "8.6.0.3 (build 169.9.2310251539000)"        # [U] any plausible 8.6 level
+    CODE_LEVEL = CODE_LEVELS["8.6"]
     PRODUCT_NAME = "IBM FlashSystem 9500"
 
-    def __init__(self, world: Any, name: str, cluster: str, pools: Sequence[str], users: Sequence[str]):
+    def __init__(self, world: Any, name: str, cluster: str, pools: Sequence[str], users: Sequence[str],
+                 code_level: Optional[str] = None):
         if not pools:
             raise ValueError(f"storage {name}: at least one pool is needed")
         self.world, self.name, self.cluster = world, name, cluster
@@ -191,7 +226,7 @@ class StorageArray:
         self.copy_rate_scale = 1.0
         self.prep_after_prestart_fails = self.PREP_AFTER_PRESTART_FAILS
         self.stop_idle_noop = self.STOP_IDLE_NOOP
-        self.code_level = self.CODE_LEVEL
+        self.code_level = code_level_string(code_level) if code_level is not None else self.CODE_LEVEL
         self.volumes: Dict[int, Volume] = {}
         self.hosts: Dict[int, Host] = {}
         self.fcmaps: Dict[int, FcMap] = {}
@@ -202,6 +237,11 @@ class StorageArray:
                 raise ValueError(f"storage {name} is defined twice")
             world.arrays[name] = self
         world.add_ticker(self.tick)
+
+    @property
+    def level(self) -> Tuple[int, int]:
+        """(major, minor) of the code level, for the answers that differ between levels."""
+        return level_tuple(self.code_level)
 
     @property
     def system_id(self) -> str:
@@ -632,7 +672,7 @@ def _check_rate(rate: int) -> None:
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "cluster", "users", "pools", "volumes", "hosts"}
+_ARRAY_KEYS = {"name", "type", "cluster", "users", "pools", "volumes", "hosts", "code_level"}
 _VOLUME_KEYS = {"name", "size_gib", "thin", "pool", "used_gib", "rsize_percent"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -658,7 +698,7 @@ def build_arrays(world: Any, storage_section: List[dict]) -> None:
             continue
         name = str(entry["name"])
         array = StorageArray(world, name, str(entry.get("cluster", name)), entry.get("pools") or ["Pool0"],
-                             entry.get("users") or [])
+                             entry.get("users") or [], entry.get("code_level"))
         for j, vol in enumerate(entry.get("volumes") or []):
             vol = _keys(f"storage[{i}].volumes[{j}]", vol, _VOLUME_KEYS)
             used = vol.get("used_gib")
