@@ -278,7 +278,8 @@ def flash_json(**changes) -> str:
 
 @pytest.mark.parametrize("path, text, problem", [
     ("/volumes/1000", volume_json(cap="1 GiB"), "field cap is not a number"),
-    ("/volumes/1000", volume_json(real_cap=None), "missing field real_cap"),
+    # a thin volume without real_cap needs capalloc (a fully provisioned one uses cap: captured pyds8k shape)
+    ("/volumes/1000", volume_json(real_cap=None, tp="ese"), "missing field capalloc"),
     ("/volumes/1000", volume_json(state="melted"), "unknown state"),
     ("/volumes/1000", volume_json(id="1001"), "asked for volume 1000"),
     ("/volumes/1000", volume_json(cap="10", real_cap="20"), "real_cap above cap"),

@@ -41,7 +41,11 @@ TOKEN_ERROR_CODES = ("BE7A001B", "BE7A001A")                  # expired, invalid
 AUTH_ERROR_CODES = ("BE7A0027", "BE7A0028", "BE7A0029", "BE7A002A", "BE7A002B", "BE7A002C", "BE7A002D")
 FB_TRACK_BYTES = 64 * 1024          # [R] a fixed-block track: 128 blocks of 512 bytes
 VOLUME_STATES = {"normal": "online", "read_only": "degraded", "offline": "offline",
-                 "inaccessible": "offline", "indeterminate_data_loss": "offline", "extent_fault": "degraded"}
+                 "inaccessible": "offline", "indeterminate_data_loss": "offline", "extent_fault": "degraded",
+                 # the state words of IBM's "RESTful API query response" page (R7.5; tests/data/captures/ds8000)
+                 "readonly": "degraded", "pinned": "degraded", "rank_failed": "offline",
+                 "global_inaccessible": "offline", "global_lost": "offline", "virtual_space_fault": "offline",
+                 "nvs_inaccessible": "offline"}
 THIN_KINDS = ("none", "ese", "tse")
 FLASH_STATES = ("valid", "validation_required")
 ENABLED = ("enabled", "disabled")
@@ -164,8 +168,8 @@ class Relationship:
     target: str
     out_of_sync: int
     state: str
-    background: bool
-    created: str
+    background: Optional[bool]      # None: the answer does not say (pyds8k's captured listing has no backgroundcopy)
+    created: Optional[str]
 
 
 def _server(answer: Answer, device: str, request: Request) -> Fields:
@@ -226,13 +230,14 @@ class Ds8000Driver(StorageDriver):
             code = server.str("code")
             if server.str("status") == "ok" and 200 <= answer.status < 300:
                 return Fields(answer.data, self.name, request)
-            if code in TOKEN_ERROR_CODES and attempt == 1:
+            # pyds8k's captured 401 carries BE742607, not one of cinder's codes: a 401 is a stale token too.
+            if (code in TOKEN_ERROR_CODES or answer.status == 401) and attempt == 1:
                 self._token = None
                 continue
             if missing_ok and (answer.status == 404 or code in self.NOT_FOUND_CODES):
                 return None
             message = server.str("message") or f"HTTP {answer.status}"
-            if code in AUTH_ERROR_CODES or code in TOKEN_ERROR_CODES:
+            if code in AUTH_ERROR_CODES or code in TOKEN_ERROR_CODES or answer.status == 401:
                 raise DeviceUnreachable(self.name, request.line(), message, code)
             if server.str("status") == "ok":
                 raise DeviceError(self.name, request.line(), f"HTTP {answer.status}: {message}", code or None)
@@ -256,12 +261,18 @@ class Ds8000Driver(StorageDriver):
         item = items[0]
         if item.str("id") != volume:
             raise bad_answer(self.name, request, f"asked for volume {volume}, got", item.str("id"))
-        capacity, used = item.digits("cap"), item.digits("real_cap")
+        capacity, thin = item.digits("cap"), item.choice("tp", THIN_KINDS) != "none"
+        # real_cap is [R]: the captured volumes (pyds8k mock, IBM's R7.5 page) have none; a fully provisioned
+        # volume then uses its capacity, a thin one what capalloc says.
+        if item.has("real_cap"):
+            used = item.digits("real_cap")
+        else:
+            used = item.digits("capalloc") if thin else capacity
         if used > capacity:
             raise bad_answer(self.name, request, "real_cap above cap", item.data)
         self._capacity[volume] = capacity
         return VolumeInfo(name=volume, id=volume, uid=item.str("wwn"), capacity_bytes=capacity, used_bytes=used,
-                          thin=item.choice("tp", THIN_KINDS) != "none",
+                          thin=thin,
                           status=VOLUME_STATES[item.choice("state", tuple(VOLUME_STATES))])
 
     def volumes(self, names: Sequence[str]) -> dict[str, VolumeInfo]:
@@ -328,9 +339,11 @@ class Ds8000Driver(StorageDriver):
             rid = item.str("id")
             if rid != f"{source}:{target}":
                 raise bad_answer(self.name, request, "relationship id is not SOURCE:TARGET", item.data)
+            # backgroundcopy and date_created are [R]: the captured cs/flashcopies answer (pyds8k mock) has neither.
+            background = item.choice("backgroundcopy", ENABLED) == "enabled" if item.has("backgroundcopy") else None
+            created = item.str("date_created") if item.has("date_created") else None
             result.append(Relationship(rid, source, target, item.digits("out_of_sync_tracks"),
-                                       item.choice("state", FLASH_STATES),
-                                       item.choice("backgroundcopy", ENABLED) == "enabled", item.str("date_created")))
+                                       item.choice("state", FLASH_STATES), background, created))
         return result
 
     def _spec(self, group: str) -> GroupSpec:
@@ -341,6 +354,11 @@ class Ds8000Driver(StorageDriver):
                               f"consistency group {group} is not defined for this DS8000: a DS8000 has no group "
                               "object, its groups come from the configuration", UNKNOWN_GROUP)
         return spec
+
+    @staticmethod
+    def _background(rel: Relationship, spec: GroupSpec) -> bool:
+        """Whether REL copies in the background: as the answer says, else as flash4i asked (rate 0 = nocopy)."""
+        return rel.background if rel.background is not None else spec.copy_rate > 0
 
     def _progress(self, source: str, out_of_sync: int) -> int:
         if source not in self._capacity:
@@ -363,13 +381,14 @@ class Ds8000Driver(StorageDriver):
                 continue
             ours.append(rel)
             progress = self._progress(pair.source, rel.out_of_sync)
+            background = self._background(rel, spec)
             if rel.state == "validation_required":
                 status = "suspended"
-            elif rel.background and rel.out_of_sync == 0:
+            elif background and rel.out_of_sync == 0:
                 status = "idle_or_copied"
             else:
                 status = "copying"
-            rate = (spec.copy_rate or BACKGROUND_RATE) if rel.background else 0
+            rate = (spec.copy_rate or BACKGROUND_RATE) if background else 0
             mappings.append(MappingState(name, pair.source, pair.target, status, progress, rate, rel.created))
         if not ours:
             status = idle
@@ -381,7 +400,7 @@ class Ds8000Driver(StorageDriver):
             status = "idle_or_copied"
         else:
             status = "copying"
-        start = min((r.created for r in ours), default=None)
+        start = min((r.created for r in ours if r.created is not None), default=None)
         return GroupState(name=group, status=status, mappings=tuple(mappings), start_time=start)
 
     def group_state(self, group: str) -> GroupState | None:
@@ -472,7 +491,7 @@ class Ds8000Driver(StorageDriver):
         for rel in ours:
             self._call(req_delete_flash(rel.source, rel.target))
         # A withdrawn copy that was not complete leaves the target unusable: stopped, as on SVC.
-        incomplete = not ours or any(r.out_of_sync > 0 or not r.background for r in ours)
+        incomplete = not ours or any(r.out_of_sync > 0 or not self._background(r, spec) for r in ours)
         self.book.set_flag(group, STOPPED if incomplete else NONE)
         return self.progress(group)          # a withdrawal is done when its DELETE answers
 

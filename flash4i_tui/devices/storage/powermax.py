@@ -422,6 +422,14 @@ class PowerMaxDriver(StorageDriver):
         check_group_name(group)
         return (storage_group_name(group + self.source_suffix), storage_group_name(group + self.target_suffix))
 
+    @staticmethod
+    def _views_of(detail: Fields) -> int:
+        """The masking views of a storage group: num_of_masking_views, or (PyU4V's captured sg_details have
+        none) the maskingview list, which is absent when the group is in no view."""
+        if detail.has("num_of_masking_views"):
+            return detail.int("num_of_masking_views")
+        return len(detail.strings("maskingview")) if detail.has("maskingview") else 0
+
     def _sg_volumes(self, sg: str, missing_ok: bool = True) -> Optional[List[str]]:
         if self._call(self.api.storage_group(sg), missing_ok) is None:
             return None
@@ -563,7 +571,7 @@ class PowerMaxDriver(StorageDriver):
         for name, other in old.items():
             self._remove_generations(name, other.generations)
             old_tgt = self._sgs(name)[1]
-            if self._call(self.api.storage_group(old_tgt)).int("num_of_masking_views") == 0:
+            if self._views_of(self._call(self.api.storage_group(old_tgt))) == 0:
                 self._call(self.api.remove_volumes(old_tgt, [t for t in targets if t in (other.targets or [])]))
         if view.generations:
             self._remove_generations(group, view.generations)        # the copy of an earlier flash

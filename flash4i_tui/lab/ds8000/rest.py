@@ -155,7 +155,8 @@ class Ds8000Front(HttpsFront):
     def _host(self, h: Host) -> dict:
         return {"name": h.name, "state": "online", "hosttype": "iSeries", "addrmode": "SCSI mask",
                 "addrdiscovery": "Report LUNs", "lbs": "520", "link": self._link("hosts", h.name),
-                "host_ports": {"link": self._link("host_ports")}, "volumes": {"link": self._link("volumes")}}
+                "host_ports": {"link": self._link("host_ports")}, "ioports": {"link": self._link("ioports")},
+                "volumes": {"link": self._link("volumes")}}          # [V: pyds8k test/mock/hosts.py]
 
     def _mappings(self, host_name: str) -> List[dict]:
         host = self.array._need_host(host_name)

@@ -284,7 +284,7 @@ class PowerMaxFront(HttpsFront):
         gens = self.array.generations(gen.sg, gen.name)
         return {"generation": len(gens) - 1 - gens.index(gen), "snapid": gen.snapid, "name": gen.name,
                 "isLinked": body["linked"], "isRestored": False, "isExpired": False,
-                "linkedStorageGroup": body["linked_storage_group"], "numSourceVolumes": len(gen.sources),
+                "linkedStorageGroup": body.get("linked_storage_group", []), "numSourceVolumes": len(gen.sources),
                 "numStorageGroupVolumes": len(gen.sources), "numSharedTracks": 0,
                 "numUniqueTracks": gen.non_shared_tracks, "state": body["state"],
                 "timeToLiveExpiryDate": "N/A", "timestamp": body["timestamp"]}
@@ -294,7 +294,7 @@ class PowerMaxFront(HttpsFront):
                   "name": link.sg, "percentageCopied": link.percent(i), "source_volume_name": source.id,
                   "trackSize": TRACK_BYTES, "tracks": source.capacity // TRACK_BYTES}
                  for link in gen.links for i, (source, target) in enumerate(link.pairs)]
-        return {"expired": False, "linked": bool(gen.links), "linked_storage_group": links,
+        body = {"expired": False, "linked": bool(gen.links), "linked_storage_group": links,
                 "linked_storage_group_names": [link.sg for link in gen.links], "name": gen.name,
                 "non_shared_tracks": gen.non_shared_tracks, "num_source_volumes": len(gen.sources),
                 "num_storage_group_volumes": len(gen.sources), "restored": False, "snapid": gen.snapid,
@@ -302,6 +302,9 @@ class PowerMaxFront(HttpsFront):
                                    "name": v.id} for v in gen.sources],
                 "state": list(gen.states), "time_to_live_expiry_date": "N/A", "timestamp": pmax_time(gen.created),
                 "timestamp_utc": int(gen.created.timestamp() * 1000), "tracks": 0}
+        if not gen.links:   # an unlinked generation has neither key [V: ansible-powermax SNAPSHOT_DETAILS_1]
+            del body["linked_storage_group"], body["linked_storage_group_names"]
+        return body
 
     @staticmethod
     def _async(request: HttpRequest) -> bool:
