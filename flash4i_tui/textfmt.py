@@ -26,6 +26,11 @@ def fmt_bytes(value: Optional[int]) -> str:
     return str(value)
 
 
+def fmt_proven(value: Optional[bool]) -> str:
+    """Whether a run's clone is proven a copy taken in the window; blank when it could not tell."""
+    return "" if value is None else ("*YES" if value else "*NO")
+
+
 def fmt_time(value: Optional[datetime]) -> str:
     """A stored UTC timestamp in local time, as operators read it."""
     if value is None:

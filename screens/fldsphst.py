@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Hashable, List, Optional
 
-from .fmt import fmt_bytes, fmt_datetime, fmt_seconds, leader
+from .fmt import fmt_bytes, fmt_datetime, fmt_proven, fmt_seconds, leader
 from .panel import Anchor, Column, ListPanel, Page, Row, keyset_page
 from .wrkflenv import state_style
 
 
 class FlDspHstPanel(ListPanel):
     """The runs of all environments (or of one: FLDSPHST ENV(name)), newest first, with
-    their total duration, the time production was suspended and the space used on the
-    targets. 5 shows the steps of a run with their durations; 7, 8 and 9 its logs."""
+    their total duration, the time production was suspended, the space used on the
+    targets, and (F11) whether the clone is proven a copy taken in the window. 5 shows the steps of a run with their durations; 7, 8 and 9 its logs."""
 
     TITLE_TEXT = "Display Flash History"
     OPTIONS = (("5", "Display steps"), ("7", "History log"), ("8", "Job log"), ("9", "Product log"))
@@ -26,6 +26,7 @@ class FlDspHstPanel(ListPanel):
         Column("suspended", "Suspended", 9, view=1, align="right"),
         Column("space", "Space", 9, view=1, align="right"),
         Column("requested_by", "Requested", 10, view=2),
+        Column("proven", "Proven", 6, view=2),
         Column("state", "Status", 9),
         Column("message", "Message", 0, view=2),
     )
@@ -71,7 +72,7 @@ class FlDspHstPanel(ListPanel):
             "id": str(r.id), "env": r.env_name, "function": r.function,
             "start": fmt_datetime(r.started_at or r.requested_at, tz), "duration": fmt_seconds(duration),
             "suspended": fmt_seconds(r.suspended_seconds), "space": fmt_bytes(r.space_used_bytes),
-            "requested_by": r.requested_by, "state": r.state, "message": (r.message or "").splitlines()[0]
+            "requested_by": r.requested_by, "proven": fmt_proven(r.proven), "state": r.state, "message": (r.message or "").splitlines()[0]
             if r.message else "",
         }, state_style(r.state), order=-r.id)
 

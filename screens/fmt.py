@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timezone, tzinfo
 from typing import Optional
 
-from flash4i_tui.textfmt import fmt_bytes, fmt_seconds  # one formatting of durations and sizes for CLI and panels
+from flash4i_tui.textfmt import fmt_bytes, fmt_proven, fmt_seconds  # one formatting of durations and sizes for CLI and panels
 
-__all__ = ["fmt_bytes", "fmt_seconds", "local", "fmt_datetime", "fmt_date_time", "fmt_clock", "progress_bar",
+__all__ = ["fmt_bytes", "fmt_proven", "fmt_seconds", "local", "fmt_datetime", "fmt_date_time", "fmt_clock", "progress_bar",
            "leader"]
 
 

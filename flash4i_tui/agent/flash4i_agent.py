@@ -44,6 +44,8 @@ AGENT_FILE = AGENT_DIR + "/flash4i_agent.py"
 INSTALL_RECORD = AGENT_DIR + "/agent.json"
 ORDERS = AGENT_DIR + "/orders"
 STATUS = AGENT_DIR + "/status"
+# Written on production by the engine once the run's resume is done: (agent dir, clone partition id)
+RESUMED_MARKER = "%s/orders/lpar%d.resumed.json"
 LOGS = AGENT_DIR + "/logs"
 WRAPPER = "FLASH4I/FLSTRUP"
 ACTION_AREA = "FLASH4I/FLSTRACT"        # *CHAIN | *HOLD | *UNKNOWN, read by the wrapper
@@ -425,7 +427,8 @@ class Agent:
         refused = identity_problem(order)
         if refused:
             return self.restricted(refused, {"phase": "REFUSED"})
-        self.report(state="running", phase="ACCEPTED", progress=5, message="clone order accepted at the first IPL")
+        self.report(state="running", phase="ACCEPTED", progress=5, message="clone order accepted at the first IPL",
+                    proof=self.proof(order))
         if fn == "*SAVE21":
             self.set_stage(order, "SAVING", ipl)
             self.save21(order)
@@ -441,6 +444,18 @@ class Agent:
         # PWRDWNSYS ends this job: getting here means the system did not go down
         return self.restricted("PWRDWNSYS did not restart the system%s" % ("" if ok else " (%s %s)" % (msg_id, text)),
                                {"phase": "RESTARTING"})
+
+    def proof(self, order):
+        """What the copy itself says about when it was taken, read before anything changes it: the
+        order (written before the suspend) is here; the run's resumed marker (written after the
+        resume) must not be. And how the system ended before this IPL (QABNORMSW: 1 = abnormal)."""
+        marker = self.read_json(RESUMED_MARKER % (AGENT_DIR, order["clone"]["partition_id"])) or {}
+        after = marker.get("run_id") == order["run_id"]
+        abnormal = self.system_value("QABNORMSW").strip() == "1"
+        proof = {"copy": "after_resume" if after else "in_window",
+                 "previous_end": "abnormal" if abnormal else "normal"}
+        self.log("proof of the copy: %s" % json.dumps(proof, sort_keys=True))
+        return proof
 
     # ------------------------------------------------------------------ re-identification
 

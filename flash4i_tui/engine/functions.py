@@ -26,6 +26,7 @@ from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import Defs, RunContext
 from .order import AGENT_DIR, status_path
+from .steps import record_proof
 
 FUNCTION_HOURS = {"*BRMS": 24, "*SAVE21": 24, "*USER": 12, "*NONE": 0}
 UNREADABLE_POLLS = 3          # consecutive unreadable status files before the run fails
@@ -123,6 +124,7 @@ def run_function(ctx: RunContext) -> str:
         else:
             watch.answered()
             ctx.function_status = status
+            record_proof(ctx, status)
             line = f"{status.get('phase', '')}: {status.get('message', '')}".strip(": ")
             if line != last:
                 ctx.log(f"agent: {line}", source=ctx.defs.clone.name)
@@ -189,6 +191,7 @@ def collect_logs(ctx: RunContext) -> str:
     into one folder per run on production's IFS. Collecting again replaces what was collected."""
     clone = ctx.ibmi(ctx.defs.clone)
     status = read_status(ctx) or ctx.function_status or {}
+    record_proof(ctx, status)
     since = _aware(ctx.run.flash_time or ctx.run.started_at or utcnow() - timedelta(days=1))
     qhst = clone.history_log(since - timedelta(minutes=1), datetime.now(timezone.utc) + timedelta(minutes=1))
     joblog: List[dict] = []

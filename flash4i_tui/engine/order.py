@@ -26,6 +26,12 @@ def order_path(clone_lpar_id: int, agent_dir: str = AGENT_DIR) -> str:
     return f"{agent_dir}/orders/lpar{clone_lpar_id}.json"
 
 
+def resumed_path(clone_lpar_id: int, agent_dir: str = AGENT_DIR) -> str:
+    """The marker written on production once it is resumed: a copy that holds this run's marker
+    was taken after the window (the clone's proof, see the agent's `proof`)."""
+    return agent.RESUMED_MARKER % (agent_dir, clone_lpar_id)
+
+
 def status_path(run_id: int, agent_dir: str = AGENT_DIR) -> str:
     return f"{agent_dir}/status/run{run_id}.json"
 

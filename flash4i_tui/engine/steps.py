@@ -18,7 +18,7 @@ from ..errors import DeviceError, Flash4iError, NotFound, SafetyRefusal, StepTim
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import RunContext
-from .order import build_order, order_bytes, order_path
+from .order import build_order, order_bytes, order_path, resumed_path
 from .queue import resources_of
 
 NOT_ACTIVATED = "Not Activated"
@@ -104,18 +104,34 @@ def _check_volumes(ctx: RunContext) -> Dict[str, object]:
     return volumes
 
 
+MIN_UID = 16       # hex digits: a WWN-based SCSI identifier has 32 (SVC, DS8000 NAA 6, PowerMax)
+
+
+def _target_uids(ctx: RunContext, volumes: Dict[str, object]) -> Dict[str, str]:
+    """uid -> target. A target's hdisk on the VIOS is found by the volume's identifier inside the
+    hdisk's unique_id: a short or empty one would match other disks (removed, or booted from)."""
+    uids = {}
+    for target in ctx.defs.targets:
+        uid = str(volumes[target].uid).lower()
+        if len(uid) < MIN_UID:
+            raise SafetyRefusal(f"target volume {target}: its identifier {uid!r} is too short to find its hdisk "
+                                f"on {ctx.defs.env['attach']['vios']} safely")
+        uids[uid] = target
+    return uids
+
+
 def _check_vios(ctx: RunContext, volumes: Dict[str, object], clone_state: str) -> None:
     """On the VIOS, a target's hdisk may only be mapped to the clone's own vhost."""
     defs = ctx.defs
     attach = defs.env["attach"]
     hmc = ctx.hmc(defs.clone)
     system = defs.clone.managed_system.name
-    uids = {volumes[t].uid.lower(): t for t in defs.targets}
+    uids = _target_uids(ctx, volumes)
     disks = hmc.vios_disks(system, attach["vios"])
     for vhost in hmc.vios_lsmap(system, attach["vios"]):
         for vtd in vhost.vtds:
             uid = disks.get(vtd.backing, "").lower()
-            target = next((t for u, t in uids.items() if u and u in uid), None)
+            target = next((t for u, t in uids.items() if u in uid), None)
             if target is None:
                 continue
             if vhost.name != attach["vhost"] or vhost.client_id != defs.clone.lpar_id:
@@ -146,10 +162,10 @@ def unmap_vios(ctx: RunContext) -> str:
     attach = defs.env["attach"]
     hmc = ctx.hmc(defs.clone)
     system = defs.clone.managed_system.name
-    uids = [v.uid.lower() for v in ctx.storage().volumes(defs.targets).values()]
+    uids = _target_uids(ctx, ctx.storage().volumes(defs.targets))
     removed = []
     for hdisk, uid in sorted(hmc.vios_disks(system, attach["vios"]).items()):
-        if any(u and u in uid.lower() for u in uids):
+        if any(u in uid.lower() for u in uids):
             hmc.vios_rmdev(system, attach["vios"], hdisk)
             removed.append(hdisk)
     return f"removed {', '.join(removed)} on {attach['vios']}" if removed else "no target hdisk on the VIOS"
@@ -292,7 +308,44 @@ def resume(ctx: RunContext) -> str:
     ctx.advance("resumed", resume_confirmed=True)
     _release_source_lock(ctx)
     window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
-    return f"*SYSBAS resumed; suspended window {window_text}{note}{released}"
+    marked = _mark_resumed(ctx) if ctx.run.phase == "RESUMED" and ctx.defs.starts_clone else ""
+    return f"*SYSBAS resumed; suspended window {window_text}{note}{released}{marked}"
+
+
+def _mark_resumed(ctx: RunContext) -> str:
+    """After the resume, the run's marker on production: a clone whose copy holds it was taken
+    after the window (its proof fails). Best effort: production is resumed already; a marker
+    that could not be written leaves the clone unproven, never the run failed."""
+    source = ctx.defs.source
+    path = resumed_path(ctx.defs.clone.lpar_id)
+    marker = dumps({"run_id": ctx.run.id, "resumed_at": utcnow().isoformat() + "Z"}).encode()
+    try:
+        ctx.ibmi(source).write_file(path, marker, mode=0o600)
+    except Flash4iError as exc:
+        ctx.log(f"RESUME: the resumed marker was not written ({exc}): the clone cannot be proven", severity=20)
+        ctx.update_run(proof={"resumed_marker": False}, proven=False)
+        return "; resumed marker NOT written (the clone cannot be proven)"
+    ctx.update_run(proof={"resumed_marker": True})
+    return ""
+
+
+def record_proof(ctx: RunContext, status: dict) -> None:
+    """The clone's own account of its copy (the agent's status), judged once: proven when the
+    copy holds the order but not the resumed marker, the marker was written, and the clone's
+    IPL followed a normal end."""
+    proof = status.get("proof")
+    if not isinstance(proof, dict) or "clone" in (ctx.run.proof or {}):
+        return
+    marker = (ctx.run.proof or {}).get("resumed_marker") is True
+    proven = marker and proof.get("copy") == "in_window" and proof.get("previous_end") == "normal"
+    ctx.update_run(proof=dict(ctx.run.proof or {}, clone=proof), proven=proven)
+    if not proven:
+        why = [w for w, bad in (("the resumed marker was not written", not marker),
+                                ("the copy holds the resumed marker: taken after the window",
+                                 proof.get("copy") != "in_window"),
+                                ("the clone's IPL followed an abnormal end (QABNORMSW 1): the copy was not quiesced",
+                                 proof.get("previous_end") != "normal")) if bad]
+        ctx.log("the clone is NOT proven: " + "; ".join(why), severity=30)
 
 
 def resume_by_hand(run_id: int, bound: float = 300.0) -> str:
@@ -391,8 +444,14 @@ def map_vios(ctx: RunContext) -> str:
     mapped = {vtd.backing for vh in hmc.vios_lsmap(system, attach["vios"]) if vh.name == attach["vhost"]
               for vtd in vh.vtds}
     done: List[str] = []
-    for target, info in ctx.storage().volumes(defs.targets).items():
-        hdisk = next((h for h, uid in sorted(disks.items()) if info.uid.lower() in uid.lower()), None)
+    volumes = ctx.storage().volumes(defs.targets)
+    _target_uids(ctx, volumes)
+    for target, info in volumes.items():
+        found = [h for h, uid in sorted(disks.items()) if info.uid.lower() in uid.lower()]
+        if len(found) > 1:
+            raise SafetyRefusal(f"target volume {target} (uid {info.uid}) matches several hdisks on "
+                                f"{attach['vios']}: {', '.join(found)}")
+        hdisk = found[0] if found else None
         if hdisk is None:
             raise DeviceError(attach["vios"], "cfgdev", f"no hdisk for target volume {target} (uid {info.uid}) "
                                                         "after cfgdev: is it mapped to the VIOS on the storage?")

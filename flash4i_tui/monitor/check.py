@@ -10,7 +10,8 @@ States (the worst one wins; a known CRITICAL outranks an UNKNOWN device, which o
 - the last finished run ended without a confirmed resume of production (its phase still inside
   the suspend window, or its RESUME step failed): CRITICAL, with the command to type on the
   console; this finding comes first;
-- the last finished run FAILED: CRITICAL; it was CANCELLED: WARNING;
+- the last finished run FAILED: CRITICAL; it was CANCELLED, or it succeeded with a clone that
+  is not proven a copy of production taken in the window (steps.record_proof): WARNING;
 - the last success is older than --max-age HOURS: CRITICAL; older than --warn-age HOURS: WARNING;
   runs but never a success, with either limit given: the state of that limit;
 - a running run past its step's bound, or whose worker is silent (no heartbeat for the
@@ -188,6 +189,9 @@ def _last_run_findings(status: dict) -> List[Finding]:
         return [Finding(CRITICAL, f"last run {last['id']} FAILED {ago} ago" + (f": {message}" if message else ""))]
     if last["state"] == "CANCELLED":
         return [Finding(WARNING, f"last run {last['id']} was CANCELLED {ago} ago")]
+    if last.get("proven") is False:
+        return [Finding(WARNING, f"last run {last['id']} SUCCEEDED {ago} ago, but its clone is NOT proven a "
+                                 "quiesced copy of production (see its product log)")]
     return [Finding(OK, f"last run {last['id']} SUCCEEDED {ago} ago")]
 
 

@@ -130,10 +130,11 @@ def may_be_suspended(run: m.Run) -> bool:
 
 def run_result(run: m.Run) -> dict:
     """A finished run as the status shows it."""
-    return {"production_may_be_suspended": may_be_suspended(run),"id": run.id, "state": run.state, "function": run.function, "requested_by": run.requested_by,
+    return {"id": run.id, "state": run.state, "function": run.function, "requested_by": run.requested_by,
             "requested_at": _iso(run.requested_at), "started_at": _iso(run.started_at),
             "ended_at": _iso(run.ended_at), "duration": run.duration, "suspended_seconds": run.suspended_seconds,
-            "resume_confirmed": run.resume_confirmed, "space_used_bytes": run.space_used_bytes,
+            "resume_confirmed": run.resume_confirmed, "production_may_be_suspended": may_be_suspended(run),
+            "proven": run.proven, "space_used_bytes": run.space_used_bytes,
             "message": run.message, "schedule_slot": _iso(run.schedule_slot)}
 
 

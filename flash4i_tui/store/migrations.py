@@ -33,7 +33,16 @@ def _v1(db: Database) -> None:
         db.execute_sql(statement)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1)]
+def _v2(db: Database) -> None:
+    """The clone's proof (run.proof, run.proven). Fields written out, not the live models'."""
+    from peewee import BooleanField
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+    migrator = PostgresqlMigrator(db) if is_postgres(db) else SqliteMigrator(db)
+    migrate(migrator.add_column("run", "proof", models.JSONField(null=True)),
+            migrator.add_column("run", "proven", BooleanField(null=True)))
+
+
+MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1), (2, _v2)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

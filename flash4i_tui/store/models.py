@@ -143,6 +143,10 @@ class Run(BaseModel):
     message = TextField(default="")
     cancel_requested = BooleanField(default=False)
     snapshot = JSONField(default=dict)     # the environment as it was when the run was queued
+    # Whether the clone is a copy of production taken in the window (markers, its IPL): see
+    # steps.resume and the agent's proof. proven is None until the clone could tell.
+    proof = JSONField(null=True)
+    proven = BooleanField(null=True)
 
 
 class Step(BaseModel):

@@ -12,15 +12,31 @@ from . import models as m
 ACTIVE_STATES = ("QUEUED", "RUNNING")
 
 
+# What a store column can hold: a 64-bit integer key; text without NUL that encodes as UTF-8.
+# Anything else (a run id of 30 digits, a name from the command line with bytes that are not
+# UTF-8) cannot name a stored row, and the driver would fail on it with its own exception.
+MAX_ID = 2 ** 63 - 1
+
+
+def storable_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def environment(name: str) -> m.Environment:
-    env = m.Environment.get_or_none(m.Environment.name == name)
-    if env is None:
-        raise NotFound(f"environment {name} not found")
+    env = m.Environment.get_or_none(m.Environment.name == name) if storable_text(name) else None
+    if env is None:      # a name with a newline or control character stays on one line
+        raise NotFound(f"environment {name if name.isprintable() else repr(name)} not found")
     return env
 
 
 def run(run_id: int) -> m.Run:
-    row = m.Run.get_or_none(m.Run.id == run_id)
+    row = m.Run.get_or_none(m.Run.id == run_id) if -MAX_ID <= run_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"run {run_id} not found")
     return row
@@ -104,6 +120,7 @@ def run_summary(r: m.Run) -> dict:
         "requested_by": r.requested_by, "requested_at": _iso(r.requested_at), "started_at": _iso(r.started_at),
         "ended_at": _iso(r.ended_at), "duration": r.duration, "current_step": r.current_step,
         "suspended_seconds": r.suspended_seconds, "resume_confirmed": r.resume_confirmed,
+        "proven": r.proven, "proof": r.proof,
         "flash_time": _iso(r.flash_time), "space_used_bytes": r.space_used_bytes, "message": r.message,
         "steps": [{"seq": s.seq, "name": s.name, "status": s.status, "started_at": _iso(s.started_at),
                    "ended_at": _iso(s.ended_at), "duration": s.duration, "detail": s.detail}

@@ -25,7 +25,8 @@ suspended (the lab timed each pause, and counted at most one), the consistency g
 at most once (the lab's captures), no clone used production's name or address (the lab's
 conflicts), nothing was written to the store while production was suspended, and the run's
 history is truthful: a failed run never says SUCCEEDED, a step marked OK happened in the lab,
-and a run that succeeded left the copy on the targets.
+and a run that succeeded left the copy on the targets (and, when it started the clone, the
+clone proved it a copy taken in the window).
 
 The full matrix runs with FLASH4I_FAULT_MATRIX=full (CI, see .ci/run); the default run takes a
 slice of it (SLICE below). SIGKILL is expensive (a worker subprocess per case): it covers every
@@ -598,6 +599,8 @@ def judge(case: Case, lab: Lab, outcome: Outcome, probe: Probe, rec: Recording,
         assert all(t.content is not None for t in targets), "the run succeeded but a target holds nothing"
         states = {id(t.content.state) for t in targets}
         assert len(states) == 1 and targets[0].content.state is not prod, "the targets do not hold one copy"
+        if case.function != "*NONE":     # the lab quiesced the copy: its clone must say so
+            assert run.proven is True, f"the clone of a run that SUCCEEDED is not proven: {run.proof}; {where}"
     else:
         assert run.message, where
         assert any(steps[n].status != "OK" for n in planned), f"FAILED with every step OK; {where}"

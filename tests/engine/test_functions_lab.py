@@ -17,7 +17,7 @@ from flash4i_tui.agent import flash4i_agent as agent
 from flash4i_tui.engine import plan
 from flash4i_tui.engine.agentctl import install_agent
 from flash4i_tui.engine.functions import logs_folder
-from flash4i_tui.engine.order import order_path
+from flash4i_tui.engine.order import order_path, resumed_path
 from flash4i_tui.lab.faults import FaultRules
 from flash4i_tui.store import models as m
 
@@ -138,6 +138,18 @@ def test_user_commands_run_on_the_clone_not_on_production(lab, prod):
     assert set(clone.subsystems) == {"QCTL", "QSYSWRK", "QUSRWRK"}           # not QBATCH
     assert any("CLRPFM FILE(APPDTA/CUSTEMAIL)" in e.text for e in logs_of(run, "JOBLOG"))
     production_untouched(lab, prod)
+
+
+def test_the_clone_proves_its_copy_was_taken_in_the_window(lab, prod):
+    run = run_now("TESTCOPY")
+    assert run.state == "SUCCEEDED", run.message
+    assert run.proven is True, run.proof
+    assert run.proof == {"resumed_marker": True, "clone": {"copy": "in_window", "previous_end": "normal"}}
+    # production holds the run's resumed marker; the copy the clone booted from does not
+    clone_id = m.Partition.get(m.Partition.name == "CLONE2").lpar_id
+    marker = resumed_path(clone_id)
+    assert json.loads(prod.ifs.read(marker))["run_id"] == run.id
+    assert not running_clone(lab, "CLONE2").state.ifs.exists(marker)
 
 
 def test_a_failing_user_command_fails_the_run_with_its_message_and_logs(lab, prod):

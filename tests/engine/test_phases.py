@@ -45,3 +45,19 @@ def test_the_flags_carry_the_rules_not_the_names():
     # Nothing that needs the copy is allowed before the flash was made or confirmed.
     for step in ("MAP_VIOS", "START_CLONE", "FUNCTION"):
         assert not any(allows(p, step) for p in ("NEW", "PREPARED", *SUSPEND_WINDOW, "RESUMED_NO_FLASH"))
+
+
+def test_a_target_identifier_too_short_to_find_its_hdisk_is_refused():
+    """A short or empty volume identifier would match other hdisks on the VIOS (removed by
+    UNMAP_VIOS, booted from after MAP_VIOS): refused at CHECK, before any change."""
+    from types import SimpleNamespace
+
+    from flash4i_tui.engine.steps import _target_uids
+    from flash4i_tui.errors import SafetyRefusal
+    ctx = SimpleNamespace(defs=SimpleNamespace(targets=["T1", "T2"], env={"attach": {"vios": "VIOS1"}}))
+    good = "6005076810810258e0000000000000a1"
+    assert _target_uids(ctx, {"T1": SimpleNamespace(uid=good.upper()), "T2": SimpleNamespace(uid=good[:-1] + "2")}) \
+        == {good: "T1", good[:-1] + "2": "T2"}
+    for bad in ("", "6005"):
+        with pytest.raises(SafetyRefusal, match="too short"):
+            _target_uids(ctx, {"T1": SimpleNamespace(uid=good), "T2": SimpleNamespace(uid=bad)})

@@ -63,7 +63,7 @@ def test_boot_from_a_complete_disk_set_takes_the_identity_of_the_lpar(lab):
     assert lab.world.running[("P10-PROD", 5)] is clone and lab.world.running[("P10-PROD", 3)] is prod
     assert clone.label == "CLONE1 (P10-PROD id 5)"
     row = sql(clone, "SELECT HOST_NAME, PARTITION_ID, PARTITION_NAME, SERIAL_NUMBER FROM QSYS2.SYSTEM_STATUS_INFO")
-    assert row == [{"HOST_NAME": "PROD", "PARTITION_ID": "5", "PARTITION_NAME": "CLONE1", "SERIAL_NUMBER": "78AB12C"}]
+    assert row == [{"HOST_NAME": "PROD", "PARTITION_ID": 5, "PARTITION_NAME": "CLONE1", "SERIAL_NUMBER": "78AB12C"}]
     assert clone.state is not prod.state and clone.state.ssh_host_key == prod.state.ssh_host_key
     scpf = sql(clone, "SELECT JOB_ENTERED_SYSTEM_TIME FROM TABLE(QSYS2.JOB_INFO(JOB_STATUS_FILTER => '*ACTIVE', "
                       "JOB_USER_FILTER => 'QSYS')) X WHERE JOB_NAME = '000000/QSYS/SCPF'")

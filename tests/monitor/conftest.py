@@ -31,7 +31,7 @@ def add_run(env_name: str, state: str, ended: Optional[datetime] = None, duratio
             suspended: Optional[float] = 0.42, space: Optional[int] = 123456789, message: str = "",
             phase: str = "DONE", heartbeat: Optional[datetime] = None, current_step: Optional[str] = None,
             steps: Sequence[Tuple[str, str, Optional[datetime], Optional[float]]] = (),
-            requested: Optional[datetime] = None) -> m.Run:
+            requested: Optional[datetime] = None, proven: Optional[bool] = None) -> m.Run:
     """A run of ENV_NAME with fixed timestamps; STEPS: (name, status, started_at, bound_seconds)."""
     env = m.Environment.get(m.Environment.name == env_name)
     started = (ended - timedelta(seconds=duration or 0)) if ended else (requested or NOW - timedelta(minutes=30))
@@ -39,7 +39,8 @@ def add_run(env_name: str, state: str, ended: Optional[datetime] = None, duratio
                        requested_by="test", requested_at=requested or started - timedelta(seconds=5),
                        started_at=None if state == "QUEUED" else started, ended_at=ended,
                        duration=duration if ended else None, suspended_seconds=suspended, space_used_bytes=space,
-                       message=message, phase=phase, heartbeat_at=heartbeat, current_step=current_step)
+                       message=message, phase=phase, heartbeat_at=heartbeat, current_step=current_step,
+                       proven=proven)
     for seq, (name, status, step_started, bound) in enumerate(steps):
         m.Step.create(run=run, seq=seq, name=name, status=status, started_at=step_started, bound_seconds=bound)
     return run

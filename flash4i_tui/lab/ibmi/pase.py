@@ -164,7 +164,9 @@ def db2util_command(rt: Any, job: Any, statement: str, params: Sequence[str] = (
         rows = sql.execute(rt, job, statement, params)
     except sql.SqlError as exc:
         return "", exc.line() + "\n", DB2UTIL_ERROR_STATUS
-    records = [{k: sql.render(v) for k, v in row.items()} for row in rows]
+    # db2util's JSON writes numeric columns unquoted, everything else as text (format_json.c)
+    records = [{k: v if isinstance(v, int) and not isinstance(v, bool) else sql.render(v) for k, v in row.items()}
+               for row in rows]
     if fmt == "json":
         return json.dumps({"records": records}, separators=(",", ":")) + "\n", "", 0
     separator = "," if fmt == "comma" else " "

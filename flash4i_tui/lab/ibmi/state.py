@@ -39,8 +39,9 @@ DEFAULT_SYSTEM_VALUES: Dict[str, Any] = {
     "QSYSLIBL": "QSYS QSYS2 QHLPSYS QUSRSYS",
     "QUSRLIBL": "QGPL QTEMP",
     "QMODEL": "",
+    "QABNORMSW": "0",                # previous end of system: 0 normal, 1 abnormal (set at each IPL)
 }
-READ_ONLY_SYSTEM_VALUES = ("QSRLNBR", "QMODEL", "QUTCOFFSET")
+READ_ONLY_SYSTEM_VALUES = ("QSRLNBR", "QMODEL", "QUTCOFFSET", "QABNORMSW")
 
 DEFAULT_IPL_ATTRIBUTES: Dict[str, str] = {
     "RESTART": "*SYS", "KEYLCKPOS": "*SAME", "STRRSTD": "*NO", "ENBAUTOCFG": "*NO",
