@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 import traceback
@@ -16,7 +17,7 @@ from typing import Callable, Optional, Sequence
 
 from . import __version__
 from .errors import Flash4iError
-from .textfmt import fmt_bytes, fmt_seconds, fmt_time
+from .textfmt import fmt_bytes, fmt_proven, fmt_seconds, fmt_time
 
 COMMAND_MODULES = (
     "flash4i_tui.cli",
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "flash4i_tui.engine.agentctl",
     "flash4i_tui.monitor.commands",
     "flash4i_tui.lab.commands",
+    "flash4i_tui.serve",
 )
 
 
@@ -44,6 +46,48 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+# ------------------------------------------------------------------ argument types
+# Checked by argparse, so a bad value is a usage error (exit 2) before anything is opened.
+
+MAX_ID = 2 ** 63 - 1      # a store key (SQLite INTEGER, PostgreSQL bigint)
+
+
+def run_number(text: str) -> int:
+    """A run id: a whole number a store key can hold (a 30-digit id would crash the driver)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run number") from None
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run number (1-{MAX_ID})")
+    return value
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A count between LOW and HIGH (a page size, how many next times): never 'everything'."""
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range ({low}-{high})")
+        return value
+    check.__name__ = "whole number"
+    return check
+
+
+def seconds(text: str) -> float:
+    """A bound in seconds: above 0 and finite (nan or inf would make a wait endless)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 # ------------------------------------------------------------------ core commands
@@ -123,9 +167,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not data:
         print("no runs yet")
         return 0
-    print_table(["Run", "Environment", "Function", "Started", "Duration", "Suspended", "Space used", "State"],
+    print_table(["Run", "Environment", "Function", "Started", "Duration", "Suspended", "Space used", "Proven",
+                 "State"],
                 [[r.id, r.env_name, r.function, fmt_time(r.started_at or r.requested_at), fmt_seconds(r.duration),
-                  fmt_seconds(r.suspended_seconds), fmt_bytes(r.space_used_bytes), r.state] for r in runs])
+                  fmt_seconds(r.suspended_seconds), fmt_bytes(r.space_used_bytes), fmt_proven(r.proven), r.state]
+                 for r in runs])
     if args.steps:
         for r in data:
             print(f"\nRun {r['id']} {r['environment']} {r['state']} {r['message']}".rstrip())
@@ -166,7 +212,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     h = sub.add_parser("history", help="runs with their step durations, suspended window and space used")
     h.add_argument("--env", help="only this environment")
-    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--limit", type=whole_number(1, 10000), default=20)
     h.add_argument("--steps", action="store_true", help="list each run's steps")
     h.add_argument("--json", action="store_true")
     h.set_defaults(handler=cmd_history)
@@ -201,7 +247,17 @@ def _import_optional(name: str):
         raise
 
 
+def _tolerant_streams() -> None:
+    """A file name that is not UTF-8 arrives as surrogate escapes; echoing it (or argparse quoting
+    a bad argument) must give back its bytes, not fail: stdout is strict under a UTF-8 locale, and
+    stderr is whatever an embedding caller gave us."""
+    for stream, errors in ((sys.stdout, "surrogateescape"), (sys.stderr, "backslashreplace")):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=errors)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "handler", None)

@@ -18,6 +18,7 @@ _SVC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,62}")
 # HMC object names (managed systems, partitions, profiles).
 _HMC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,46}")
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*")
+_SCOPE = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _VIOS_DEV = re.compile(r"[a-z][a-z0-9_]{0,14}")
 _IFS_PATH = re.compile(r"/[A-Za-z0-9_.\-/]{0,250}")
@@ -47,8 +48,12 @@ def system_name(value: str) -> str:
 
 
 def ip_address(value: str, what: str = "IP address") -> str:
+    text = str(value)
+    # An IPv6 scope (fe80::1%eth0) is an interface name; ipaddress takes any text after the %.
+    if "%" in text and not _SCOPE.fullmatch(text.partition("%")[2]):
+        raise ValidationError(f"{_show(value)} is not a valid {what} (the zone after % is an interface name)")
     try:
-        return str(ipaddress.ip_address(str(value)))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         raise ValidationError(f"{_show(value)} is not a valid {what}") from None
 

@@ -202,7 +202,9 @@ def check(spec: CommandSpec, values: Dict[str, str]) -> Dict[str, str]:
             out[param.keyword] = value
         elif param.kind == "choice":
             raise CommandError(f"Value '{value}' for parameter {param.keyword} not valid.")
-        elif param.kind == "int" and not value.isdigit():
+        # ASCII digits, and few of them: str.isdigit() takes '²' (int() refuses it) and int() refuses
+        # more than 4300 digits; a run number is a store key (at most 18 digits)
+        elif param.kind == "int" and not re.fullmatch(r"[0-9]{1,18}", value):
             raise CommandError(f"Value '{value}' for parameter {param.keyword} not a valid number.")
         else:
             out[param.keyword] = value

@@ -154,7 +154,8 @@ def from_text(f: EnvField, text: str) -> Any:
     if not text and f.nullable:
         return None
     if f.kind == "int":
-        return int(text) if re.fullmatch(r"-?\d+", text) else text
+        # ASCII digits only, and not thousands of them (int() refuses '²' and, on 3.11, 4301 digits)
+        return int(text) if re.fullmatch(r"-?[0-9]{1,30}", text) else text
     if f.kind == "bool":
         return {"*YES": True, "*NO": False}.get(text, text)
     if f.kind == "names":

@@ -68,9 +68,12 @@ class Str(Spec):
         if value is None and self.nullable:
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and self.check is not None:
-            value = str(value)   # e.g. an IP address typed without quotes is still a string
+            value = _number_text(value)   # e.g. an IP address typed without quotes is still a string
         if not isinstance(value, str):
             return ctx.problem(path, f"expected text, got {_type(value)}")
+        bad = _unstorable(value)
+        if bad:
+            return ctx.problem(path, bad)
         if self.choices and value not in self.choices:
             return ctx.problem(path, f"{value!r} is not one of {', '.join(self.choices)}")
         if self.check:
@@ -89,7 +92,7 @@ class Int(Spec):
         if isinstance(value, bool) or not isinstance(value, int):
             return ctx.problem(path, f"expected a whole number, got {_type(value)}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            return ctx.problem(path, f"{value} is out of range ({self.low}-{self.high})")
+            return ctx.problem(path, f"{_number_text(value)} is out of range ({self.low}-{self.high})")
         return value
 
 
@@ -145,6 +148,10 @@ class Record(Spec):
                     bad = True
                     continue
                 default = field.default() if callable(field.default) else field.default
+                if isinstance(field.spec, Record) and isinstance(default, dict):
+                    # a missing section gets its own defaults (storage options: {} -> every option),
+                    # so what is imported is the normalized form export writes
+                    default = field.spec(default, path + (key,), ctx)
                 out[key] = default
                 continue
             if value[key] is None and field.default is None:
@@ -161,6 +168,24 @@ class Record(Spec):
             if len(ctx.problems) > before:
                 return out
         return out
+
+
+def _number_text(value: int | float) -> str:
+    """str(VALUE), but short: Python 3.11 refuses str() of an int of more than 4300 digits (ValueError)."""
+    if isinstance(value, int) and abs(value) >= 10 ** 30:
+        return f"{'-' if value < 0 else ''}a number of {value.bit_length()} bits"
+    return str(value)
+
+
+def _unstorable(value: str) -> str | None:
+    """Why VALUE cannot be text in the store (PostgreSQL refuses NUL, UTF-8 has no lone surrogates)."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a character that is not valid Unicode (a lone surrogate escape)"
+    return None
 
 
 def _type(value: Any) -> str:
@@ -213,8 +238,13 @@ def qualified_object(value: str) -> str:
     return value
 
 
+CRON_MAX = 255          # the store's column
+
+
 def cron_expression(value: str) -> str:
     from ..engine.schedule import check_cron   # the cron library lives with the scheduler
+    if len(value) > CRON_MAX:
+        raise ValidationError(f"a schedule is limited to {CRON_MAX} characters")
     return check_cron(value)
 
 

@@ -3,20 +3,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigProblem
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .schema import validate
 from .yamlsrc import dump_yaml, load_yaml
+
+MAX_CONFIG_BYTES = 16 * 2 ** 20
 
 
 def load_config_file(path: str | Path) -> dict:
     """Read and validate a configuration file; raises ConfigError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)      # /dev/zero is no configuration either
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:     # a NUL in the path never reaches the OS
+        raise ConfigError(f"cannot read {str(path)!r}: {exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"cannot read {path}: larger than {MAX_CONFIG_BYTES // 2 ** 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigProblem(str(path), line, "", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                                                              f"offset {exc.start})")]) from None
     cfg = validate(load_yaml(text, str(path)))
     return resolve_paths(cfg, path.parent)
 
@@ -26,8 +39,11 @@ def resolve_paths(cfg: dict, base: Path) -> dict:
     def fix(value: str | None) -> str | None:
         if not value:
             return value
-        p = Path(value).expanduser()
-        return str(p if p.is_absolute() else (base / p).resolve())
+        try:
+            p = Path(value).expanduser()
+            return str(p if p.is_absolute() else (base / p).resolve())
+        except (RuntimeError, ValueError, OSError) as exc:    # ~nosuchuser, a symlink loop
+            raise ConfigError(f"cannot use the path {value!r}: {exc}") from None
 
     endpoints = list(cfg["hmcs"]) + list(cfg["storage"]) + [p["ssh"] for p in cfg["partitions"]]
     for ep in endpoints:

@@ -26,10 +26,16 @@ class Located:
         return self.lines.get(())
 
 
+# Values built from one file at most: aliases are expanded per path, so a few nested aliases
+# could otherwise ask for billions of values ("billion laughs").
+MAX_VALUES = 200_000
+
+
 def load_yaml(text: str, file: str | None = None) -> Located:
     """Parse YAML text; malformed YAML and duplicate keys are ConfigErrors with a line."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)      # reads the first characters already (ReaderError)
         node = loader.get_single_node()
         lines: Dict[Path_, int] = {}
         data = _build(loader, node, (), lines, file) if node is not None else None
@@ -37,21 +43,32 @@ def load_yaml(text: str, file: str | None = None) -> Located:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            line = text.count("\n", 0, exc.position) + 1
+            problem = f"character #x{exc.character:04x} is not allowed" if isinstance(exc.character, int) \
+                else exc.reason
         raise ConfigError([ConfigProblem(file, line, "", f"malformed YAML: {problem}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigProblem(file, None, "", "malformed YAML: nested too deeply, or an alias "
+                                                         "refers to itself")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Located(data, lines, file)
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: Dict[Path_, int], file: str | None) -> Any:
+    if len(lines) >= MAX_VALUES:
+        raise ConfigError([ConfigProblem(file, node.start_mark.line + 1, _dotted(path),
+                                         f"more than {MAX_VALUES} values (aliases expanded): not a configuration")])
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node, path, file)
             if not isinstance(key, str):
                 raise ConfigError([ConfigProblem(file, key_node.start_mark.line + 1, _dotted(path),
-                                                 f"key {key!r} is not a string")])
+                                                 f"key {_clip(repr(key))} is not a string")])
             if key in result:
                 raise ConfigError([ConfigProblem(file, key_node.start_mark.line + 1, _dotted(path + (key,)),
                                                  "duplicate key")])
@@ -60,7 +77,24 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: Dict[Pa
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node, path, file)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, file: str | None) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    # !!int x, a 5000-digit number, month 13; PyYAML's own constructors also fail with IndexError
+    # (!!int ''), KeyError (!!bool maybe) and AttributeError (!!timestamp x)
+    except (ValueError, OverflowError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        what = node.tag.rsplit(":", 1)[-1]
+        shown = f" {_clip(node.value)!r}" if isinstance(node, yaml.ScalarNode) else ""
+        raise ConfigError([ConfigProblem(file, node.start_mark.line + 1, _dotted(path),
+                                         f"malformed YAML: {what} value{shown} cannot be read "
+                                         f"({_clip(str(exc))})")]) from None
+
+
+def _clip(text: Any, limit: int = 60) -> Any:
+    return text[:limit] + "..." if isinstance(text, str) and len(text) > limit else text
 
 
 def _dotted(path: Path_) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from ..cli import open_store, print_json, print_table
+from ..cli import open_store, print_json, print_table, seconds, whole_number
 from . import DEFAULT_TIMEOUT
 
 
@@ -83,7 +83,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("env", nargs="?", help="only this environment")
     p.add_argument("--json", action="store_true", help="machine-readable, stable keys")
     p.add_argument("--no-devices", action="store_true", help="only what the store knows (ask no device)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per device call")
+    p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, help="seconds per device call")
     p.add_argument("--tz", help="time zone of the schedules (default $FLASH4I_TZ or the host's)")
     p.set_defaults(handler=cmd_status)
 
@@ -115,6 +115,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="schedule_command", required=True, metavar="{list}")
     lst = ssub.add_parser("list", help="the next run times of every scheduled environment and its last slot")
     lst.add_argument("--json", action="store_true")
-    lst.add_argument("--count", type=int, default=3, help="how many next times (default 3)")
+    lst.add_argument("--count", type=whole_number(1, 100), default=3, help="how many next times (default 3)")
     lst.add_argument("--tz", help="time zone of the schedules (default $FLASH4I_TZ or the host's)")
     lst.set_defaults(handler=cmd_schedule_list)
