@@ -19,6 +19,7 @@ from typing import Optional
 from ..errors import Flash4iError, RunCancelled, WorkerStopping
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
+from . import steps
 from .context import Defs, RunContext
 from .phases import SUSPEND_WINDOW, allows
 from .plan import CLEANUP, StepDef, plan_for
@@ -130,7 +131,7 @@ def _settle(ctx: RunContext, stepdef: StepDef, rows: dict, failure: str) -> Opti
                 m.Step.id == b.id).execute())
             before.status = "OK"
     ctx.advance("flash_confirmed", **({} if ctx.run.flash_time else {"flash_time": ended}))
-    ctx.log(f"{stepdef.name} OK: {confirmed}")
+    ctx.log(f"{stepdef.name} OK: {confirmed}{steps.mark_resumed(ctx)}")
     return None
 
 

@@ -308,14 +308,17 @@ def resume(ctx: RunContext) -> str:
     ctx.advance("resumed", resume_confirmed=True)
     _release_source_lock(ctx)
     window_text = f"{ctx.run.suspended_seconds:.3f}s" if ctx.run.suspended_seconds is not None else "unknown"
-    marked = _mark_resumed(ctx) if ctx.run.phase == "RESUMED" and ctx.defs.starts_clone else ""
+    marked = mark_resumed(ctx)
     return f"*SYSBAS resumed; suspended window {window_text}{note}{released}{marked}"
 
 
-def _mark_resumed(ctx: RunContext) -> str:
+def mark_resumed(ctx: RunContext) -> str:
     """After the resume, the run's marker on production: a clone whose copy holds it was taken
     after the window (its proof fails). Best effort: production is resumed already; a marker
-    that could not be written leaves the clone unproven, never the run failed."""
+    that could not be written leaves the clone unproven, never the run failed. Written once the
+    run is RESUMED with a copy: by the resume, or after a restart once the flash is confirmed."""
+    if ctx.run.phase != "RESUMED" or not ctx.defs.starts_clone or "resumed_marker" in (ctx.run.proof or {}):
+        return ""
     source = ctx.defs.source
     path = resumed_path(ctx.defs.clone.lpar_id)
     marker = dumps({"run_id": ctx.run.id, "resumed_at": utcnow().isoformat() + "Z"}).encode()
@@ -332,19 +335,22 @@ def _mark_resumed(ctx: RunContext) -> str:
 def record_proof(ctx: RunContext, status: dict) -> None:
     """The clone's own account of its copy (the agent's status), judged once: proven when the
     copy holds the order but not the resumed marker, the marker was written, and the clone's
-    IPL followed a normal end."""
+    IPL followed a normal end (unless the environment expects an abnormal one)."""
     proof = status.get("proof")
     if not isinstance(proof, dict) or "clone" in (ctx.run.proof or {}):
         return
     marker = (ctx.run.proof or {}).get("resumed_marker") is True
-    proven = marker and proof.get("copy") == "in_window" and proof.get("previous_end") == "normal"
+    abnormal_expected = bool(ctx.defs.env["quiesce"].get("abnormal_ipl_expected"))
+    ended_well = proof.get("previous_end") == "normal" or abnormal_expected
+    proven = marker and proof.get("copy") == "in_window" and ended_well
     ctx.update_run(proof=dict(ctx.run.proof or {}, clone=proof), proven=proven)
     if not proven:
         why = [w for w, bad in (("the resumed marker was not written", not marker),
                                 ("the copy holds the resumed marker: taken after the window",
                                  proof.get("copy") != "in_window"),
-                                ("the clone's IPL followed an abnormal end (QABNORMSW 1): the copy was not quiesced",
-                                 proof.get("previous_end") != "normal")) if bad]
+                                ("the clone's IPL followed an abnormal end (QABNORMSW 1): the copy was not quiesced "
+                                 "(if a quiesced copy IPLs abnormally here, set quiesce.abnormal_ipl_expected)",
+                                 not ended_well)) if bad]
         ctx.log("the clone is NOT proven: " + "; ".join(why), severity=30)
 
 
