@@ -339,6 +339,9 @@ STORAGE = Record({
         "api_version": Field(Str(_digits("Unisphere REST API version (e.g. 100)"), nullable=True), None),
         "source_sg_suffix": Field(Str(_suffix, nullable=True), None),
         "target_sg_suffix": Field(Str(_suffix, nullable=True), None),
+        # Generations: the array's limit of copies per source volume (SVC FlashCopy mappings,
+        # DS8000 relationships, PowerMax snapshots); the family's default when empty (COPY_LIMITS).
+        "copies_per_source": Field(Int(1, 4096), None),
     }), dict),
     "description": Field(Str(), ""),
 }, check=_storage_check)
@@ -405,7 +408,11 @@ ENVIRONMENT = Record({
     "volumes": Field(ListOf(Record({
         "source": Field(Str(names.any_storage_volume)),
         "target": Field(Str(names.any_storage_volume)),
+        # generations > 1 (svc, ds8000): one target per generation; `target` stays the clone's own disk
+        "targets": Field(ListOf(Str(names.any_storage_volume)), list),
     }), 1)),
+    # Recovery points kept (issue 13): 1 is one copy on the targets, as always.
+    "generations": Field(Int(1, 4096), 1),
     "attach": Field(Record({
         "type": Field(Str(choices=ATTACH_TYPES)),
         "vios": Field(Str(lambda v: names.hmc_name(v, "VIOS partition name"), nullable=True), None),
@@ -416,7 +423,11 @@ ENVIRONMENT = Record({
     "quiesce": Field(Record({
         "timeout": Field(Int(1, 3600), 60),
         "action": Field(Str(choices=QUIESCE_ACTIONS), "*END"),
-    }), lambda: {"timeout": 60, "action": "*END"}),
+        # Whether a copy taken while suspended IPLs abnormally on this site's releases (the
+        # reference expects it [U]; the lab's default does not): then the clone's proof rests on
+        # the resumed marker alone, and QABNORMSW 1 is recorded but does not make it unproven.
+        "abnormal_ipl_expected": Field(Bool(), False),
+    }), lambda: {"timeout": 60, "action": "*END", "abnormal_ipl_expected": False}),
     "clone_identity": Field(Record({
         "system_name": Field(Str(names.system_name)),
         "interfaces": Field(ListOf(INTERFACE)),
@@ -508,11 +519,85 @@ def _cross_check(cfg: dict, ctx: Context) -> None:
             if _valid(env.get("storage"), pair.get("source")):
                 all_sources[(env["storage"], pair["source"])] = env.get("name")
     for i, env in sec["environments"]:
-        _check_environment(env, ("environments", i), partitions, storage, all_sources, ctx)
+        _check_environment(env, ("environments", i), partitions, storage, all_sources, ctx,
+                           {s["name"]: s.get("options") for _, s in sec["storage"] if _valid(s.get("name"))})
+
+
+# Copies one source volume can have on the array (generations count against it), per family:
+# SVC / FlashSystem FlashCopy mappings per source volume 256 (IBM's configuration limits);
+# DS8000 FlashCopy relationships per source volume 12 [U]; PowerMax SnapVX snapshots per source
+# volume 256 (1024 from PowerMaxOS 10 [U]). A storage's options.copies_per_source overrides them.
+COPY_LIMITS = {"svc": 256, "ds8000": 12, "powermax": 256}
+GENERATION_FAMILIES_WITH_TARGETS = ("svc", "ds8000")
+GROUP_NAME_MAX = 15
+
+
+def copy_limit(family: Optional[str], options: Optional[dict]) -> Optional[int]:
+    given = (options or {}).get("copies_per_source")
+    return given if isinstance(given, int) else COPY_LIMITS.get(family or "")
+
+
+def generation_group(group: str, generation: int) -> str:
+    """The consistency group of one generation: <consistency_group>_G<k>."""
+    return f"{group}_G{generation}"
+
+
+def _check_generations(env: dict, path: Path_, pairs: list, family: Optional[str], options: dict,
+                       all_sources: dict, ctx: Context) -> None:
+    gens = env.get("generations")
+    if not isinstance(gens, int) or isinstance(gens, bool):
+        return
+    listed = [(j, p.get("targets")) for j, p in pairs if isinstance(p.get("targets"), list) and p.get("targets")]
+    if gens == 1:
+        for j, _ in listed:
+            ctx.problem(path + ("volumes", j, "targets"), "targets (one per generation) need generations: 2 or more")
+        return
+    limit = copy_limit(family, options)
+    if limit is not None and gens > limit:
+        ctx.problem(path + ("generations",),
+                    f"{gens} generations are more than {family} allows per source volume ({limit} copies): "
+                    "lower generations (or set the storage's options.copies_per_source if the array allows more)")
+    if env.get("function") not in ("*NONE", INVALID):
+        ctx.problem(path + ("function",), "an environment with generations keeps recovery points: its function "
+                                          "must be *NONE (boot one with flash4i rcvpnt boot)")
+    group = env.get("consistency_group")
+    if _valid(group) and len(generation_group(group, gens)) > GROUP_NAME_MAX:
+        ctx.problem(path + ("consistency_group",),
+                    f"{group!r} is too long for generations: {generation_group(group, gens)!r} is more than "
+                    f"{GROUP_NAME_MAX} characters")
+    if family not in GENERATION_FAMILIES_WITH_TARGETS:
+        # PowerMax would keep them as targetless SnapVX snapshots, linked at boot: not built yet
+        ctx.problem(path + ("generations",), f"generations are not built for {family} storage yet "
+                                             f"(only {', '.join(GENERATION_FAMILIES_WITH_TARGETS)})")
+        return
+    seen: Dict[str, tuple] = {}
+    for j, pair in pairs:
+        targets = pair.get("targets")
+        tpath = path + ("volumes", j, "targets")
+        if not isinstance(targets, list) or len(targets) != gens:
+            ctx.problem(tpath, f"give one target per generation ({gens})")
+            continue
+        for k, target in enumerate(targets):
+            if not _valid(target):
+                continue
+            if family in STORAGE_TYPES:
+                try:
+                    names.storage_volume(family, target, f"{family} volume name")
+                except ValidationError as exc:
+                    ctx.problem(tpath + (k,), str(exc))
+            others = [p.get("target") for _, p in pairs] + [p.get("source") for _, p in pairs]
+            if target in seen or target in others:
+                ctx.problem(tpath + (k,), f"volume {target!r} is listed twice")
+            seen[target] = tpath + (k,)
+            owner = all_sources.get((env.get("storage"), target))
+            if owner:
+                ctx.problem(tpath + (k,), f"target {target!r} is a source volume of environment {owner}: "
+                                          "flashing onto it would overwrite a production disk")
 
 
 def _check_environment(env: dict, path: Path_, partitions: dict, storage: Dict[str, Any], all_sources: dict,
-                       ctx: Context) -> None:
+                       ctx: Context, storage_options: Optional[dict] = None) -> None:
+    storage_options = storage_options or {}
     for role in ("source", "clone"):
         if _valid(env.get(role)) and env[role] not in partitions:
             ctx.problem(path + (role,), f"unknown partition {env[role]!r}")
@@ -548,6 +633,7 @@ def _check_environment(env: dict, path: Path_, partitions: dict, storage: Dict[s
             ctx.problem(vpath + ("target",),
                         f"target {pair['target']!r} is a source volume of environment {owner}: "
                         "flashing onto it would overwrite a production disk")
+    _check_generations(env, path, pairs, family, storage_options.get(env.get("storage")) or {}, all_sources, ctx)
     fn = env.get("function")
     brms, user = env.get("brms"), env.get("user")
     if fn == "*BRMS" and brms is None:

@@ -73,8 +73,20 @@ def environment_fields(env: dict) -> dict:
         brms=env["brms"], save21=env["save21"], user_commands=env["user"],
         schedule=env["schedule"], stop_clone_after=env["stop_clone_after"], ipl_timeout=env["ipl_timeout"],
         log_retention_days=env["log_retention_days"],
-        options={"default_route": ident["default_route"]},
+        options=_generation_options(env, {"default_route": ident["default_route"]}),
     )
+
+
+def _generation_options(env: dict, options: dict) -> dict:
+    """Generations live in the environment's options (no column of their own): the count, and each
+    pair's targets, one per generation. Only when the environment keeps more than one. And
+    quiesce.abnormal_ipl_expected, when set."""
+    if env["quiesce"].get("abnormal_ipl_expected"):
+        options["abnormal_ipl_expected"] = True
+    if env.get("generations", 1) > 1:
+        options["generations"] = env["generations"]
+        options["generation_targets"] = [list(p.get("targets") or []) for p in env["volumes"]]
+    return options
 
 
 def environment_record(env: m.Environment) -> dict:
@@ -88,10 +100,11 @@ def environment_record(env: m.Environment) -> dict:
         "storage": env.storage.name,
         "consistency_group": env.consistency_group,
         "copy": {"mode": env.copy_mode, "rate": env.copy_rate},
-        "volumes": [{"source": p.source, "target": p.target}
-                    for p in env.volume_pairs.order_by(m.VolumePair.seq)],
+        "volumes": [{"source": p.source, "target": p.target, "targets": _targets_of(env, i)}
+                    for i, p in enumerate(env.volume_pairs.order_by(m.VolumePair.seq))],
         "attach": env.attach,
-        "quiesce": {"timeout": env.quiesce_timeout, "action": env.quiesce_action},
+        "quiesce": {"timeout": env.quiesce_timeout, "action": env.quiesce_action,
+                    "abnormal_ipl_expected": bool((env.options or {}).get("abnormal_ipl_expected"))},
         "clone_identity": {
             "system_name": env.clone_system_name,
             "interfaces": env.clone_interfaces,
@@ -106,7 +119,13 @@ def environment_record(env: m.Environment) -> dict:
         "stop_clone_after": env.stop_clone_after,
         "ipl_timeout": env.ipl_timeout,
         "log_retention_days": env.log_retention_days,
+        "generations": int((env.options or {}).get("generations") or 1),
     }
+
+
+def _targets_of(env: m.Environment, index: int) -> list:
+    lists = (env.options or {}).get("generation_targets") or []
+    return list(lists[index]) if index < len(lists) else []
 
 
 def save_environment(env: dict) -> m.Environment:

@@ -6,10 +6,10 @@ import re
 import sys
 import time
 
-from ..cli import open_store, print_json
+from ..cli import open_store, print_json, print_table, run_number, seconds, whole_number
 from ..errors import SafetyRefusal, ValidationError
 from ..store.db import redact_url
-from ..textfmt import fmt_seconds
+from ..textfmt import fmt_bytes, fmt_proven, fmt_seconds, fmt_time
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -98,6 +98,33 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rcvpnt_list(args: argparse.Namespace) -> int:
+    from ..store.queries import environment
+    from .generations import listing
+    open_store(args)
+    rows = listing(environment(args.env))
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(["Gen", "Consistency group", "Taken", "Run", "State", "Space used", "Proven"],
+                [[r["generation"], r["consistency_group"], fmt_time(r["taken_at"]), r["run"] or "",
+                  r["state"], fmt_bytes(r["space_used_bytes"]), fmt_proven(r["proven"])] for r in rows])
+    return 0
+
+
+def cmd_rcvpnt_boot(args: argparse.Namespace) -> int:
+    from .rcvpnt import boot
+    open_store(args)
+    result = boot(args.env, args.generation, bound=args.timeout)
+    print(f"{result.environment} generation {result.generation} (taken {fmt_time(result.taken_at)} by run "
+          f"{result.run_id}): {result.detail}")
+    print(f"{result.clone} ({result.lpar_name} on {result.system}) waits at its console in a manual IPL "
+          f"({result.refcode}). Next, at the console:")
+    for n, text in enumerate(result.next_steps, 1):
+        print(f"  {n}. {text}" if not text.startswith("  ") else f"     {text.strip()}")
+    return 0
+
+
 def _ssh_devices(host: str = "", port: int = 0, name: str = "") -> list:
     """(name, host, port, known_hosts) of the store's SSH devices with NAME, or at HOST:PORT."""
     from ..store import models as m
@@ -174,7 +201,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("start", help="queue a run of an environment (and start a worker if none is alive)")
     p.add_argument("env")
     p.add_argument("--wait", action="store_true", help="follow the run; exit 0 on success, 1 on failure")
-    p.add_argument("--timeout", type=float, default=48 * 3600, help="seconds --wait follows the run")
+    p.add_argument("--timeout", type=seconds, default=48 * 3600, help="seconds --wait follows the run")
     p.add_argument("--user", help="who starts the run (default: your login)")
     p.add_argument("--no-worker", action="store_true", help="only queue the run")
     p.add_argument("--json", action="store_true")
@@ -193,13 +220,26 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("resume", help="resume production after a run that ended without a confirmed resume "
                                       "(and release the storage's hold on its I/O)")
-    p.add_argument("run", type=int)
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds the resume may take, retries included")
+    p.add_argument("run", type=run_number)
+    p.add_argument("--timeout", type=seconds, default=300.0, help="seconds the resume may take, retries included")
     p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("cancel", help="stop a queued or running run (production is resumed first)")
-    p.add_argument("run", type=int)
+    p.add_argument("run", type=run_number)
     p.set_defaults(handler=cmd_cancel)
+
+    p = sub.add_parser("rcvpnt", help="recovery points of an environment that keeps generations")
+    rsub = p.add_subparsers(dest="rcvpnt_command", metavar="ACTION", required=True)
+    r = rsub.add_parser("list", help="each generation: when it was taken, by which run, space used, proven")
+    r.add_argument("env")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=cmd_rcvpnt_list)
+    r = rsub.add_parser("boot", help="copy a generation onto the clone's disks and IPL the clone in manual mode "
+                                     "(it stops at its console: no startup program, no TCP/IP)")
+    r.add_argument("env")
+    r.add_argument("--generation", type=whole_number(1, 4096), help="default: the newest taken")
+    r.add_argument("--timeout", type=seconds, default=3600.0, help="seconds until the clone waits at its console")
+    r.set_defaults(handler=cmd_rcvpnt_boot)
 
     p = sub.add_parser("trust", help="show an SSH device's host key fingerprint and add it to its known_hosts "
                                      "once you confirm it")

@@ -53,6 +53,11 @@ class Defs:
     def targets(self) -> list:
         return [t for _, t in self.pairs]
 
+    @property
+    def generation(self):
+        """The recovery point generation this run takes (environments with `generations`), or None."""
+        return self.env.get("generation")
+
 
 def hmc_endpoint(partition: m.Partition) -> Endpoint:
     hmc = partition.managed_system.hmc

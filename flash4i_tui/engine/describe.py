@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ..config.store_io import environment_record
+from .generations import run_snapshot
 from ..devices import ibmi as ibmi_cmds
 from ..devices.hmc import HmcDriver
 from ..devices.storage import svc as svc_cmds
@@ -48,7 +49,8 @@ def _storage_lines(defs: Defs, group: str, rate: int) -> Dict[str, List[tuple]]:
 
 
 def describe_plan(env_name: str) -> dict:
-    defs = Defs.load(environment_record(environment(env_name)))
+    env_row = environment(env_name)
+    defs = Defs.load(run_snapshot(env_row, environment_record(env_row)))    # the generation the next run takes
     env = defs.env
     src, clone = defs.source, defs.clone
     hmc_src, hmc_clone = src.managed_system.hmc.name, clone.managed_system.hmc.name
@@ -110,7 +112,7 @@ def describe_plan(env_name: str) -> dict:
         steps.append({
             "name": stepdef.name,
             "bound_seconds": stepdef.bound(defs),
-            "skipped": "" if applies else stepdef.why_skipped,
+            "skipped": "" if applies else stepdef.skip_reason(defs),
             "commands": [{"device": d, "command": c} for d, c in lines[stepdef.name]] if applies else [],
         })
     return {"environment": env["name"], "function": env["function"], "steps": steps}

@@ -6,7 +6,7 @@ the run does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
 from . import functions, steps
 from .context import Defs, RunContext
@@ -19,7 +19,7 @@ class StepDef:
     run: Callable[[RunContext], Optional[str]]
     bound: Callable[[Defs], float]               # seconds
     applies: Callable[[Defs], bool] = lambda defs: True
-    why_skipped: str = ""
+    why_skipped: Union[str, Callable[[Defs], str]] = ""
     # The step every path out of the suspend window goes through (the resume). It is never
     # cancelled, and runs only while the phase is inside the window.
     cleanup: bool = False
@@ -31,15 +31,21 @@ class StepDef:
     never_twice: bool = False
     confirm: Optional[Callable[[RunContext], Optional[str]]] = None
 
+    def skip_reason(self, defs: Defs) -> str:
+        return self.why_skipped(defs) if callable(self.why_skipped) else self.why_skipped
+
 
 def _fixed(seconds: float) -> Callable[[Defs], float]:
     return lambda defs: seconds
 
 
+_RECOVERY_POINT = "generations: the run takes a recovery point; the clone and its disks are not touched"
+
 STEPS: List[StepDef] = [
     StepDef("CHECK", steps.check, _fixed(300)),
-    StepDef("STOP_CLONE", steps.stop_clone, _fixed(3600)),
-    StepDef("UNMAP_VIOS", steps.unmap_vios, _fixed(600), lambda d: d.vscsi, "NPIV attachment"),
+    StepDef("STOP_CLONE", steps.stop_clone, _fixed(3600), lambda d: d.generation is None, _RECOVERY_POINT),
+    StepDef("UNMAP_VIOS", steps.unmap_vios, _fixed(600), lambda d: d.vscsi and d.generation is None,
+            lambda d: "NPIV attachment" if d.generation is None else _RECOVERY_POINT),
     StepDef("PREPARE_FLASH", steps.prepare_flash,
             lambda d: float((d.storage.options or {}).get("prepare_timeout", 300)) + 120),
     StepDef("WRITE_CLONE_ORDER", steps.write_clone_order, _fixed(120)),

@@ -17,7 +17,8 @@ from ..config.store_io import environment_record
 from ..errors import SafetyRefusal
 from ..store import models as m
 from ..store.db import database, utcnow, write_transaction
-from ..store.queries import environment
+from ..store.queries import environment, run as stored_run
+from .generations import all_generation_targets, run_snapshot
 
 ACTIVE = ("QUEUED", "RUNNING")
 
@@ -28,6 +29,7 @@ def resources_of(env: m.Environment) -> List[str]:
     msys = clone.managed_system
     keys = [f"lpar:{msys.hmc.name}/{msys.name}/{clone.lpar_id}"]
     keys += [f"volume:{env.storage.name}/{p.target}" for p in env.volume_pairs.order_by(m.VolumePair.seq)]
+    keys += [f"volume:{env.storage.name}/{t}" for t in all_generation_targets(env)]     # generations
     return keys
 
 
@@ -48,7 +50,7 @@ def submit_run(env_name: str, requested_by: Optional[str] = None, schedule_slot:
     with write_transaction():
         run = m.Run.create(environment=env, env_name=env.name, function=env.function, state="QUEUED",
                            requested_by=who, requested_at=utcnow(), schedule_slot=schedule_slot,
-                           snapshot=environment_record(env))
+                           snapshot=run_snapshot(env, environment_record(env)))
         for resource in resources_of(env):
             holder = _holder(resource)
             if holder is not None:
@@ -72,7 +74,7 @@ def release_locks(run: m.Run) -> None:
 def request_cancel(run_id: int) -> m.Run:
     """Ask a run to stop. A queued run ends at once; a running one stops at a safe point."""
     with write_transaction():
-        run = m.Run.get_by_id(run_id)
+        run = stored_run(run_id)      # an unknown run is NotFound (exit 3), not peewee's DoesNotExist
         if run.state == "QUEUED":
             m.Run.update(state="CANCELLED", ended_at=utcnow(), message="cancelled before it started").where(
                 (m.Run.id == run.id) & (m.Run.state == "QUEUED")).execute()

@@ -151,7 +151,7 @@ def _run_step(ctx: RunContext, stepdef: StepDef, row: m.Step, cleanup: bool = Fa
     """Run one step and record it. Returns None on success, else the failure text."""
     defs = ctx.defs
     if not stepdef.applies(defs):
-        _record_skip(row, stepdef.why_skipped)
+        _record_skip(row, stepdef.skip_reason(ctx.defs))
         return None
     bound = stepdef.bound(defs)
     started = utcnow()

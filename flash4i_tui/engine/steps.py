@@ -44,7 +44,9 @@ def check(ctx: RunContext) -> str:
                             f"(id {source.lpar_id}): check the partition's ssh address")
     ctx.source_info = info
     volumes = _check_volumes(ctx)
-    if defs.vscsi:
+    if defs.generation is not None:
+        _check_copy_limit(ctx)
+    if defs.vscsi and defs.generation is None:
         _check_vios(ctx, volumes, clone_lpar.state)
     if defs.starts_clone:
         addresses = [i["address"] for i in defs.env["clone_identity"]["interfaces"]]
@@ -98,10 +100,36 @@ def _check_volumes(ctx: RunContext) -> Dict[str, object]:
     own_hosts = set(defs.env["attach"].get("storage_hosts") or []) if defs.vscsi else set(defs.clone.storage_hosts or [])
     for target, mappings in storage.host_mappings(defs.targets).items():
         for mapping in mappings:
+            if defs.generation is not None:      # a recovery point is mapped to nobody: nothing uses it
+                raise SafetyRefusal(f"generation {defs.generation} target volume {target} is mapped to host "
+                                    f"{mapping.host}: a recovery point must be mapped to no host (it may be in "
+                                    "use by a partition)")
             if mapping.host not in own_hosts:
                 raise SafetyRefusal(f"target volume {target} is mapped to host {mapping.host}, which is not "
                                     f"clone partition {defs.clone.name}'s: it may be in use by a running partition")
     return volumes
+
+
+def _check_copy_limit(ctx: RunContext) -> None:
+    """Generations: the array's limit of copies per source volume, counted on the array now."""
+    from ..config.schema import copy_limit
+    defs = ctx.defs
+    limit = copy_limit(defs.storage.type, defs.storage.options)
+    if limit is None:
+        return
+    storage = ctx.storage()
+    counts = storage.copies_per_source([s for s, _ in defs.pairs])
+    if not counts:
+        return
+    state = storage.group_state(defs.env["consistency_group"])
+    have = {mp.source for mp in state.mappings} if state is not None else set()
+    for source, _ in defs.pairs:
+        after = counts.get(source, 0) + (0 if source in have else 1)
+        if after > limit:
+            raise SafetyRefusal(f"source volume {source} has {counts.get(source, 0)} copies on {defs.storage.name}; "
+                                f"generation {defs.generation} would make {after}, past the array's limit of "
+                                f"{limit} per source volume (options.copies_per_source): lower generations or "
+                                "remove other copies of it")
 
 
 MIN_UID = 16       # hex digits: a WWN-based SCSI identifier has 32 (SVC, DS8000 NAA 6, PowerMax)
@@ -176,6 +204,8 @@ def prepare_flash(ctx: RunContext) -> str:
     storage = ctx.storage()
     group = defs.env["consistency_group"]
     rate = defs.env["copy"]["rate"]
+    if defs.generation is not None:       # from here on the generation's old copy is gone
+        _record_generation(ctx, state="taking", taken_at=None, space_used_bytes=None, proven=None)
     storage.ensure_group(group, [VolumePair(s, t) for s, t in defs.pairs], rate)
     timeout = (defs.storage.options or {}).get("prepare_timeout", 300)
     state = storage.prepare(group, timeout=ctx.bounded(timeout))
@@ -496,7 +526,21 @@ def finish(ctx: RunContext) -> str:
     used = ctx.storage().space_used(defs.targets)
     ctx.update_run(space_used_bytes=used)
     parts.append(f"space used on the targets: {used} bytes")
+    if defs.generation is not None:
+        group = ctx.storage().group_state(defs.env["consistency_group"])
+        _record_generation(ctx, state=group.status if group is not None else "missing",
+                           taken_at=ctx.run.flash_time, space_used_bytes=used, proven=ctx.run.proven)
+        parts.append(f"recovery point generation {defs.generation} taken")
     return "; ".join(parts)
+
+
+def _record_generation(ctx: RunContext, **fields) -> None:
+    from .generations import record_point
+    env_id = ctx.run.environment_id
+    if env_id is None:            # the environment was deleted meanwhile
+        return
+    generation, run_id = ctx.defs.generation, ctx.run.id
+    ctx.write(lambda: record_point(env_id, generation, run=run_id, **fields))
 
 
 def dumps(data: object) -> str:

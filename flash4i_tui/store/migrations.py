@@ -42,7 +42,47 @@ def _v2(db: Database) -> None:
             migrator.add_column("run", "proven", BooleanField(null=True)))
 
 
-MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1), (2, _v2)]
+V3_DDL = {
+    "sqlite": ("""CREATE TABLE "recovery_point" (
+    "id" INTEGER NOT NULL PRIMARY KEY,
+    "environment_id" INTEGER NOT NULL,
+    "generation" INTEGER NOT NULL,
+    "run_id" INTEGER,
+    "taken_at" DATETIME,
+    "state" VARCHAR(255) NOT NULL,
+    "space_used_bytes" INTEGER,
+    "proven" INTEGER,
+    "updated_at" DATETIME NOT NULL,
+    FOREIGN KEY ("environment_id") REFERENCES "environment" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("run_id") REFERENCES "run" ("id") ON DELETE SET NULL)"""),
+    "postgres": ("""CREATE TABLE "recovery_point" (
+    "id" SERIAL NOT NULL PRIMARY KEY,
+    "environment_id" INTEGER NOT NULL,
+    "generation" INTEGER NOT NULL,
+    "run_id" INTEGER,
+    "taken_at" TIMESTAMP,
+    "state" VARCHAR(255) NOT NULL,
+    "space_used_bytes" BIGINT,
+    "proven" BOOLEAN,
+    "updated_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("environment_id") REFERENCES "environment" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("run_id") REFERENCES "run" ("id") ON DELETE SET NULL)"""),
+}
+V3_INDEXES = (
+    'CREATE INDEX "recovery_point_environment_id" ON "recovery_point" ("environment_id")',
+    'CREATE UNIQUE INDEX "recovery_point_environment_id_generation" ON "recovery_point" ("environment_id", "generation")',
+    'CREATE INDEX "recovery_point_run_id" ON "recovery_point" ("run_id")',
+)
+
+
+def _v3(db: Database) -> None:
+    """Recovery points: one row per generation of an environment (issue 13). Written out, frozen."""
+    db.execute_sql(V3_DDL["postgres" if is_postgres(db) else "sqlite"])
+    for statement in V3_INDEXES:
+        db.execute_sql(statement)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -203,5 +203,23 @@ class ScheduleSlot(BaseModel):
         indexes = ((("environment", "slot_at"), True),)
 
 
+class RecoveryPoint(BaseModel):
+    """One generation of an environment that keeps several recovery points (`generations: N`):
+    the run that last took it, when, what the storage showed of it, and whether it was proven.
+    A generation without a row was never used."""
+
+    environment = ForeignKeyField(Environment, backref="recovery_points", on_delete="CASCADE")
+    generation = IntegerField()                    # 1..N
+    run = ForeignKeyField(Run, null=True, on_delete="SET NULL")
+    taken_at = DateTimeField(null=True)            # the flash time; None while being taken, or if it failed
+    state = CharField(default="")                  # taking | taken | invalid, then what the storage shows
+    space_used_bytes = BigIntegerField(null=True)
+    proven = BooleanField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("environment", "generation"), True),)
+
+
 MODELS = [SchemaVersion, Hmc, ManagedSystem, StorageSystem, Partition, Environment, VolumePair,
-          Run, Step, LogEntry, ResourceLock, ScheduleSlot]
+          Run, Step, LogEntry, ResourceLock, ScheduleSlot, RecoveryPoint]

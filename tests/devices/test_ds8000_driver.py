@@ -348,7 +348,8 @@ def test_the_configuration_checks_volume_names_by_family():
         env["volumes"] = [{"source": f"10{i:02X}", "target": f"20{i:02X}"} for i in range(len(env["volumes"]))]
     cfg = validate(load_yaml(dump_yaml(data), "c.yaml"))
     assert cfg["storage"][0]["port"] == 8452 and cfg["environments"][0]["volumes"][0] == {"source": "1000",
-                                                                                         "target": "2000"}
+                                                                                         "target": "2000",
+                                                                                         "targets": []}
     data["storage"][0]["type"] = "svc"
     with pytest.raises(ConfigError, match="'1000' is not a valid svc volume name"):
         validate(load_yaml(dump_yaml(data), "c.yaml"))

@@ -138,7 +138,7 @@ def environment_of(topo: dict, function: str) -> dict:
 def planned_steps(family: str, env: dict) -> List[str]:
     """The steps a run of ENV does (skipped ones left out), from the engine's plan definitions."""
     shape = SimpleNamespace(vscsi=(env.get("attach") or {}).get("type") == "vscsi",
-                            starts_clone=env["function"] != "*NONE", function=env["function"],
+                            starts_clone=env["function"] != "*NONE", function=env["function"], generation=None,
                             storage=SimpleNamespace(type=family))
     return [s.name for s in plan.plan_for(shape) if s.applies(shape)]
 

@@ -143,6 +143,12 @@ class StorageDriver(ABC):
         target storage group here. Returns a one-line detail for the run's record."""
         return ""
 
+    def copies_per_source(self, sources: Sequence[str]) -> dict[str, int]:
+        """For each named source volume, how many copies of it the array holds now (SVC FlashCopy
+        mappings, DS8000 relationships, PowerMax snapshots): what the array's limit per source
+        volume counts. A family that cannot tell returns an empty dict."""
+        return {}
+
     def release(self, group: str) -> str:
         """Let production's I/O go again after start(): idempotent, safe to call whether or not
         start() ran or finished. Families whose start holds nothing after it answers (svc,

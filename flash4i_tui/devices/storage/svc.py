@@ -287,6 +287,13 @@ class SvcDriver(StorageDriver):
     def unmap_volume(self, volume: str, host: str) -> None:
         self._run(cmd_rmvdiskhostmap(volume, host))
 
+    def copies_per_source(self, sources: Sequence[str]) -> dict[str, int]:
+        counts = {name: 0 for name in sources}
+        for row in self._fcmaps():
+            if row.state.source in counts:
+                counts[row.state.source] += 1
+        return counts
+
     def space_used(self, targets: Sequence[str]) -> int:
         return sum(self._volume_info(name).used_bytes for name in targets)
 

@@ -699,9 +699,10 @@ class IbmiRuntime:
             self.phase = "ipl"
             self.ipl_started = self.now()
             self.state.attach(self)
-            # QABNORMSW tells the previous end: 1 after a crash, or a copy taken without a quiesce
-            # (a quiesced copy counts as a normal end here [U]: the reference expects abnormal)
-            self.state.system_values["QABNORMSW"] = "0" if kind in ("clean", "quiesced") else "1"
+            # QABNORMSW tells the previous end: 1 after a crash, or a copy taken without a quiesce;
+            # a quiesced copy as the topology says (normal by default [U]: the reference expects abnormal)
+            normal = ("clean", "quiesced") if self.state.quiesced_copy_ipl == "normal" else ("clean",)
+            self.state.system_values["QABNORMSW"] = "0" if kind in normal else "1"
             self.state.last_end = "crash"        # until a normal power down says otherwise
             self.world.running[self.key] = self
             self.scpf = self.new_job("QSYS", "SCPF", "SYS", "")

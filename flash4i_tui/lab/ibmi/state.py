@@ -457,6 +457,9 @@ class IbmiState:
     devices: List[str] = field(default_factory=lambda: ["TAP01", "TAPMLB01"])   # save devices
     ssh_host_key: str = ""                    # PEM; a copy keeps it (a clone has production's key)
     last_end: str = "clean"                   # clean | crash (and, in a copy, its consistency)
+    # How a copy taken while *SYSBAS was suspended IPLs: normal, or abnormal (QABNORMSW 1), as the
+    # reference expects of a suspend-based copy [U]. Topology `ibmi[].quiesced_copy_ipl`.
+    quiesced_copy_ipl: str = "normal"
     next_job_number: int = 100001
     workload: Workload = field(default_factory=Workload)
     _runtime: Any = field(default=None, repr=False, compare=False)
@@ -590,6 +593,9 @@ def new_host_key() -> str:
     return out.getvalue()
 
 
+QUIESCED_COPY_IPLS = ("normal", "abnormal")
+
+
 def build_state(spec: dict, now: Optional[datetime] = None, host_key: Optional[str] = None) -> IbmiState:
     """An installed IBM i from one entry of the topology's `ibmi:` section."""
     now = now or datetime.now(timezone.utc)
@@ -602,6 +608,10 @@ def build_state(spec: dict, now: Optional[datetime] = None, host_key: Optional[s
     state.workload = Workload(float(spec.get("write_rate_mib", 0) or 0),
                               float(spec.get("open_transaction_seconds", 0) or 0))
     state.ssh_host_key = host_key or new_host_key()
+    state.quiesced_copy_ipl = str(spec.get("quiesced_copy_ipl", "normal"))
+    if state.quiesced_copy_ipl not in QUIESCED_COPY_IPLS:
+        raise ValueError(f"ibmi {name}: quiesced_copy_ipl {state.quiesced_copy_ipl!r} is not one of "
+                         f"{', '.join(QUIESCED_COPY_IPLS)}")
     for user in list(SYSTEM_USERS) + [str(u).upper() for u in spec.get("users", [])]:
         state.users[user] = UserProfile(user, home=f"/home/{user}")
     for directory in ("/home", "/tmp", "/QOpenSys/pkgs/bin", "/QOpenSys/usr/bin", "/QIBM/UserData",

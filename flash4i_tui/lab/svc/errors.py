@@ -25,6 +25,12 @@ MESSAGES = {
     # [U] the reference has only the start of this text; used for any invalid parameter value
     # (a copy rate out of range, a -delim longer than one character, a bad -filtervalue).
     "CMMVC5767E": "One or more of the parameters specified are invalid.",
+    # [U] limits (issue 13): IBM's configuration limits give 256 FlashCopy mappings per source volume
+    # and 512 per consistency group [U]; the message ids and texts of the refusals are not verified.
+    "CMMVC6425E": "The FlashCopy mapping was not created because the source volume already has the maximum "
+                  "number of FlashCopy mappings.",
+    "CMMVC6426E": "The FlashCopy mapping was not created because the consistency group already has the maximum "
+                  "number of FlashCopy mappings.",
     # Host-mapping texts, as the cinder simulator prints them (not in reference §1.5).
     "CMMVC6071E": "The VDisk-to-host mapping was not created because the VDisk is already mapped to a host.",
     "CMMVC5879E": "The VDisk-to-host mapping was not created because a VDisk is already mapped to this host "

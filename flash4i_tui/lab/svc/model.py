@@ -212,6 +212,10 @@ class StorageArray:
     TARGET_OFFLINE_STATES = ("preparing", "prepared", "stopping", "stopped")
     TARGET_USED_RESETS_ON_START = True
     CODE_LEVEL = CODE_LEVELS["8.6"]
+    # Limits (topology `limits:`): FlashCopy mappings per source volume (256, IBM's configuration
+    # limits) and per consistency group (512 [U]).
+    FCMAPS_PER_SOURCE = 256
+    FCMAPS_PER_GROUP = 512
     PRODUCT_NAME = "IBM FlashSystem 9500"
 
     def __init__(self, world: Any, name: str, cluster: str, pools: Sequence[str], users: Sequence[str],
@@ -226,6 +230,8 @@ class StorageArray:
         self.copy_rate_scale = 1.0
         self.prep_after_prestart_fails = self.PREP_AFTER_PRESTART_FAILS
         self.stop_idle_noop = self.STOP_IDLE_NOOP
+        self.fcmaps_per_source = self.FCMAPS_PER_SOURCE
+        self.fcmaps_per_group = self.FCMAPS_PER_GROUP
         self.code_level = code_level_string(code_level) if code_level is not None else self.CODE_LEVEL
         self.volumes: Dict[int, Volume] = {}
         self.hosts: Dict[int, Host] = {}
@@ -434,6 +440,10 @@ class StorageArray:
             if name is not None:
                 check_name(name)
                 self._unique(self.fcmaps, name)
+            if sum(1 for m in self.fcmaps.values() if m.source is src) >= self.fcmaps_per_source:
+                raise SvcError("CMMVC6425E")
+            if group is not None and len(group.maps) >= self.fcmaps_per_group:
+                raise SvcError("CMMVC6426E")
             mid = _lowest_free(self.fcmaps, 0)
             m = FcMap(mid, name or f"fcmap{mid}", src, tgt, copyrate, cleanrate, autodelete, grainsize,
                       incremental, keeptarget)
@@ -480,6 +490,8 @@ class StorageArray:
                 busy = [g for g in (m.group, new) if g is not None and g.status in ACTIVE_STATES]
                 if busy or m.status not in ("idle_or_copied", "stopped"):
                     raise wrong_state()
+                if new is not None and new is not m.group and len(new.maps) >= self.fcmaps_per_group:
+                    raise SvcError("CMMVC6426E")
                 if new is not m.group:
                     self._leave(m)
                     if new is not None:
@@ -672,7 +684,8 @@ def _check_rate(rate: int) -> None:
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "cluster", "users", "pools", "volumes", "hosts", "code_level"}
+_ARRAY_KEYS = {"name", "type", "cluster", "users", "pools", "volumes", "hosts", "code_level", "limits"}
+_LIMIT_KEYS = {"fcmaps_per_source", "fcmaps_per_group"}
 _VOLUME_KEYS = {"name", "size_gib", "thin", "pool", "used_gib", "rsize_percent"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -699,6 +712,8 @@ def build_arrays(world: Any, storage_section: List[dict]) -> None:
         name = str(entry["name"])
         array = StorageArray(world, name, str(entry.get("cluster", name)), entry.get("pools") or ["Pool0"],
                              entry.get("users") or [], entry.get("code_level"))
+        for key, value in _keys(f"storage[{i}].limits", entry.get("limits") or {}, _LIMIT_KEYS).items():
+            setattr(array, key, int(value))
         for j, vol in enumerate(entry.get("volumes") or []):
             vol = _keys(f"storage[{i}].volumes[{j}]", vol, _VOLUME_KEYS)
             used = vol.get("used_gib")

@@ -1,0 +1,140 @@
+"""Recovery points kept in generations (issue 13): the configuration's checks, which generation a
+run takes, what the array holds afterwards, and the emergency boot of one generation. Judged by
+the lab's own state (the volumes' contents, the partitions' states), not by the store alone."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from flash4i_tui.config.schema import validate
+from flash4i_tui.config.yamlsrc import dump_yaml, load_yaml
+from flash4i_tui.config.store_io import import_config, load_config_file
+from flash4i_tui.engine import rcvpnt
+from flash4i_tui.engine.generations import listing
+from flash4i_tui.engine.order import order_path
+from flash4i_tui.errors import ConfigError, SafetyRefusal
+from flash4i_tui.lab.server import Lab, load_topology
+from flash4i_tui.store import open_store
+
+from .conftest import LAB_SPEED, lpar, run_now
+
+GENERATIONS = 2
+GEN_VOLUMES = [[f"RG{k}_00{i}" for k in range(1, GENERATIONS + 1)] for i in range(1, 5)]   # per pair
+
+
+def _topology() -> dict:
+    """The shipped lab, with generation volumes on the array and RCVPNT keeping two generations."""
+    topo = copy.deepcopy(load_topology())
+    array = topo["storage"][0]
+    array["volumes"] += [{"name": v, "size_gib": 80, "thin": True} for targets in GEN_VOLUMES for v in targets]
+    env = next(e for e in topo["flash4i"]["environments"] if e["name"] == "RCVPNT")
+    env["generations"] = GENERATIONS
+    for pair, targets in zip(env["volumes"], GEN_VOLUMES):
+        pair["targets"] = targets
+    return topo
+
+
+@pytest.fixture
+def gen_lab(tmp_path):
+    with Lab(_topology(), tmp_path / "lab", speed=LAB_SPEED) as running:
+        config = running.write_config(tmp_path / "lab.yaml")
+        db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        import_config(load_config_file(config))
+        yield running
+        db.close()
+
+
+def _run_id_on(lab: Lab, volume: str) -> int:
+    """Which run's copy VOLUME holds: the clone order each run writes to production before its suspend."""
+    content = lab.world.arrays["FS9500"].volume(volume).content
+    assert content is not None, f"{volume} holds nothing"
+    return json.loads(content.state.ifs.read(order_path(7)))["run_id"]
+
+
+# ------------------------------------------------------------------ configuration
+
+def _check(cfg: dict) -> dict:
+    return validate(load_yaml(dump_yaml(cfg)))
+
+
+def _problems(cfg: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        _check(cfg)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(function="*BRMS", brms={"control_groups": ["DAILY"]}), "must be *NONE"),
+    (dict(generations=3), "give one target per generation (3)"),
+    (dict(generations=300), "more than svc allows per source volume (256 copies)"),
+    (dict(consistency_group="FL_RCVPNT_LONG"), "too long for generations"),
+])
+def test_generation_config_refusals(change, expected, lab):
+    cfg = lab.config()
+    env = next(e for e in cfg["environments"] if e["name"] == "RCVPNT")
+    env["generations"] = GENERATIONS
+    for pair, targets in zip(env["volumes"], GEN_VOLUMES):
+        pair["targets"] = list(targets)
+    _check(cfg)            # the base is valid
+    env.update(change)
+    assert expected in _problems(cfg)
+
+
+def test_a_generation_target_that_is_a_source_is_refused(lab):
+    cfg = lab.config()
+    env = next(e for e in cfg["environments"] if e["name"] == "RCVPNT")
+    env["generations"] = GENERATIONS
+    for pair, targets in zip(env["volumes"], GEN_VOLUMES):
+        pair["targets"] = list(targets)
+    env["volumes"][0]["targets"][1] = "PROD_002"
+    assert "would overwrite a production disk" in _problems(cfg)
+
+
+# ------------------------------------------------------------------ runs and the boot
+
+@pytest.mark.lab
+def test_runs_take_the_oldest_generation_and_the_boot_copies_it_onto_the_clone(gen_lab):
+    lab = gen_lab
+    array = lab.world.arrays["FS9500"]
+    clone_disks = [f"RCV_00{i}" for i in range(1, 5)]
+    before = [array.volume(v).content for v in clone_disks]
+
+    runs = [run_now("RCVPNT") for _ in range(3)]
+    assert [r.state for r in runs] == ["SUCCEEDED"] * 3, [r.message for r in runs]
+    # generation 1, then 2, then 1 again (the oldest): each pair's target of that generation
+    # holds that run's copy, and the other generation is untouched
+    assert [r.snapshot["generation"] for r in runs] == [1, 2, 1]
+    for targets in GEN_VOLUMES:
+        assert _run_id_on(lab, targets[0]) == runs[2].id
+        assert _run_id_on(lab, targets[1]) == runs[1].id
+    assert {g.name for g in array.groups.values()} >= {"FL_RCVPNT_G1", "FL_RCVPNT_G2"}
+    assert "FL_RCVPNT" not in {g.name for g in array.groups.values()}
+    # the clone and its own disks were not touched; no generation is mapped to any host
+    assert lpar(lab, "CLONE3").state == "Not Activated"
+    assert [array.volume(v).content for v in clone_disks] == before
+    mapped = {v.name for h in array.hosts.values() for v in h.mappings.values()}
+    assert not mapped & {v for targets in GEN_VOLUMES for v in targets}
+    assert not lab.world.conflicts
+
+    rows = listing(runs[0].environment)
+    assert [(r["generation"], r["run"], r["state"] != "never used") for r in rows] == \
+        [(1, runs[2].id, True), (2, runs[1].id, True)]
+    assert all(r["space_used_bytes"] is not None for r in rows)
+
+    # boot generation 2 (the older one): copied onto the clone's own disks, the clone waits at
+    # its console in a manual IPL, the recovery point itself stays as it was taken
+    result = rcvpnt.boot("RCVPNT", generation=2, bound=120, poll=0.05)
+    assert result.refcode in rcvpnt.MANUAL_IPL_CODES
+    assert [_run_id_on(lab, v) for v in clone_disks] == [runs[1].id] * 4
+    assert all(_run_id_on(lab, targets[1]) == runs[1].id for targets in GEN_VOLUMES)
+    clone = lpar(lab, "CLONE3")
+    assert (clone.state, clone.keylock, clone.refcode.code) == ("Running", "manual", result.refcode)
+    assert any("CHGNETA SYSNAME(RCVPNT)" in s for s in result.next_steps)
+    assert not lab.world.conflicts
+
+    # a second boot while the clone runs changes nothing
+    with pytest.raises(SafetyRefusal, match="in use"):
+        rcvpnt.boot("RCVPNT", generation=1, bound=30, poll=0.05)
+    assert [_run_id_on(lab, v) for v in clone_disks] == [runs[1].id] * 4
