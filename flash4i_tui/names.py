@@ -197,3 +197,22 @@ def cl_command(command: str, **params: object) -> str:
             continue
         parts.append(f"{key}({_cl_value(value)})")
     return " ".join(parts)
+
+
+CRON_MAX = 255          # the store's column
+
+
+def cron_expression(value: str) -> str:
+    """A five-field cron expression (minute hour day month weekday), as cronsim reads it; unchanged."""
+    from datetime import datetime
+
+    from cronsim import CronSim, CronSimError      # only when a schedule is checked
+    if isinstance(value, str) and len(value) > CRON_MAX:
+        raise ValidationError(f"a schedule is limited to {CRON_MAX} characters")
+    if not isinstance(value, str) or len(value.split()) != 5:
+        raise ValidationError(f"{_show(value)} is not a cron expression (five fields: minute hour day month weekday)")
+    try:
+        CronSim(value, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValidationError(f"{_show(value)} is not a valid cron expression: {exc}") from None
+    return value

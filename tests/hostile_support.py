@@ -77,3 +77,15 @@ def store_snapshot(url: str) -> str:
     open_store(url)
     runs = [(r.id, r.state, r.env_name) for r in m.Run.select().order_by(m.Run.id)]
     return export_yaml() + repr(runs)
+
+
+def sample_store(tmp_path: Path) -> str:
+    """A SQLite store in TMP_PATH holding the sample configuration (no runs); its URL."""
+    from flash4i_tui.config.store_io import import_config, load_config_file
+    from flash4i_tui.store import open_store
+
+    from .conftest import SAMPLE
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url)
+    import_config(load_config_file(SAMPLE))
+    return url

@@ -1,4 +1,4 @@
-"""The house rules: the core/UI wall and the other import contracts (import-linter)."""
+"""The house rules: the layers, the core/UI wall and the other import contracts (import-linter)."""
 from __future__ import annotations
 
 import shutil
@@ -16,6 +16,21 @@ def test_import_contracts_hold():
         pytest.fail("import-linter is not installed (pip install .[test])")
     out = subprocess.run([exe, "--no-cache", "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_layers_contract_is_there_and_only_the_cli_imports_the_cli():
+    """The contract that lint-imports checks must stay in pyproject.toml, with the CLI on top."""
+    import re
+    text = (REPO / "pyproject.toml").read_text()
+    block = re.search(r'type = "layers"\nlayers = \[(.*?)\]', text, re.S)
+    assert block, "pyproject.toml has no layers contract"
+    layers = re.findall(r'"([^"]+)"', block.group(1))
+    assert layers[0] == "flash4i_tui.cli" and layers[-1].startswith("flash4i_tui.errors"), layers
+    import grimp          # import-linter's own graph
+    graph = grimp.build_graph("flash4i_tui", "screens")
+    cli = {m for m in graph.modules if m == "flash4i_tui.cli" or m.startswith("flash4i_tui.cli.")}
+    importers = {i for m in cli for i in graph.find_modules_that_directly_import(m)}
+    assert importers - cli <= {"flash4i_tui.__main__"}, sorted(importers - cli)
 
 
 def test_agent_uses_the_standard_library_only():

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from .conftest import SAMPLE
-from .hostile_support import assert_clean_answer, hostile_settings, integrity_ok, run_cli, store_snapshot
+from .hostile_support import assert_clean_answer, hostile_settings, integrity_ok, run_cli, store_snapshot, sample_store
 
 NUMBERISH = ["0", "-1", "-0", "1", "nan", "NaN", "inf", "-inf", "+inf", "1e309", "1e-320", "0x10", "1_000", "٣",
              "١٢", "9" * 30, "-" + "9" * 30, "9" * 5000, "2e9", "3.5", " 5", "5 ", "", " ", "--", "-", "--x"]
@@ -28,12 +27,7 @@ def hostile_text():
 @pytest.fixture
 def store(tmp_path):
     """A SQLite store holding the sample configuration (no runs)."""
-    from flash4i_tui.config.store_io import import_config, load_config_file
-    from flash4i_tui.store import open_store
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url)
-    import_config(load_config_file(SAMPLE))
-    return url
+    return sample_store(tmp_path)
 
 
 def _judge(capsys, store: str, argv, allowed=None) -> int:

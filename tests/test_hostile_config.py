@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .conftest import SAMPLE
-from .hostile_support import assert_clean_answer, hostile_settings, integrity_ok, run_cli, store_snapshot
+from .hostile_support import assert_clean_answer, hostile_settings, integrity_ok, run_cli, store_snapshot, sample_store
 
 GOOD = SAMPLE.read_bytes()
 GOOD_DATA = yaml.safe_load(GOOD.decode("utf-8"))
@@ -21,12 +21,7 @@ MARK = "__HOSTILE_VALUE__"
 @pytest.fixture
 def store(tmp_path):
     """A SQLite store holding the sample configuration, and a folder for the hostile files."""
-    from flash4i_tui.config.store_io import import_config, load_config_file
-    from flash4i_tui.store import open_store
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url)
-    import_config(load_config_file(SAMPLE))
-    return url
+    return sample_store(tmp_path)
 
 
 def _judge_file(capsys, store: str, path, data: bytes) -> None:

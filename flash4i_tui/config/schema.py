@@ -238,16 +238,6 @@ def qualified_object(value: str) -> str:
     return value
 
 
-CRON_MAX = 255          # the store's column
-
-
-def cron_expression(value: str) -> str:
-    from ..engine.schedule import check_cron   # the cron library lives with the scheduler
-    if len(value) > CRON_MAX:
-        raise ValidationError(f"a schedule is limited to {CRON_MAX} characters")
-    return check_cron(value)
-
-
 def _special(choices: Sequence[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not re.fullmatch(r"\*[A-Z0-9]{1,10}", value):
@@ -450,7 +440,7 @@ ENVIRONMENT = Record({
         "commands": Field(ListOf(Str(cl_command_text)), list),
         "program": Field(Str(qualified_object, nullable=True), None),
     }), None),
-    "schedule": Field(Str(cron_expression, nullable=True), None),
+    "schedule": Field(Str(names.cron_expression, nullable=True), None),
     "stop_clone_after": Field(Bool(), False),
     "ipl_timeout": Field(Int(60, 24 * 3600), 4 * 3600),
     "log_retention_days": Field(Int(1, 3650), 30),

@@ -13,7 +13,6 @@ the partition, and the agent's self-check finds the wrapper, its data areas and 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -211,37 +210,3 @@ def verify_installed(ibmi, partition: m.Partition) -> None:
     if problems:
         raise SafetyRefusal(f"the clone agent on source partition {partition.name} is not ready: "
                             + "; ".join(problems))
-
-
-# ------------------------------------------------------------------ CLI
-
-
-def cmd_agent_install(args: argparse.Namespace) -> int:
-    from ..cli import open_store
-    open_store(args)
-    print(install_agent(args.partition, args.strtcp_before))
-    return 0
-
-
-def cmd_agent_check(args: argparse.Namespace) -> int:
-    from ..cli import open_store
-    open_store(args)
-    problems = check_agent(args.partition)
-    for problem in problems:
-        print(f"{args.partition}: {problem}")
-    if not problems:
-        print(f"{args.partition}: agent {agent.VERSION} installed and verified")
-    return 1 if problems else 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("agent", help="install or verify the clone agent on a source partition")
-    asub = p.add_subparsers(dest="agent_command", required=True, metavar="{install,check}")
-    i = asub.add_parser("install", help="upload the agent, compile the startup wrapper, set QSTRUPPGM (over SSH)")
-    i.add_argument("partition")
-    i.add_argument("--strtcp-before", choices=STRTCP_VALUES, default=None,
-                   help="the IPL attribute STRTCP before the install (default *YES; kept from a first install)")
-    i.set_defaults(handler=cmd_agent_install)
-    c = asub.add_parser("check", help="verify the agent's installation (exit 1 with one line per finding)")
-    c.add_argument("partition")
-    c.set_defaults(handler=cmd_agent_check)

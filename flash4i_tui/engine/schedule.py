@@ -20,17 +20,6 @@ from ..errors import ValidationError
 TZ_VARIABLE = "FLASH4I_TZ"
 
 
-def check_cron(expr: str) -> str:
-    """Validate a five-field cron expression; return it unchanged."""
-    if not isinstance(expr, str) or len(expr.split()) != 5:
-        raise ValidationError(f"{expr!r} is not a cron expression (five fields: minute hour day month weekday)")
-    try:
-        CronSim(expr, datetime(2000, 1, 1))
-    except CronSimError as exc:
-        raise ValidationError(f"{expr!r} is not a valid cron expression: {exc}") from None
-    return expr
-
-
 # ------------------------------------------------------------------ time zones
 
 def _zone(name: str) -> Optional[tzinfo]:

@@ -1,10 +1,16 @@
-"""The lab's control API (loopback HTTP, JSON): events, conflicts, state, fault rules.
+"""The lab's control API (loopback HTTP, JSON): events, conflicts, state, fault rules, latency.
 
     GET    /events?since=N     events after sequence N
     GET    /conflicts          what a clone must never do (production's address or name ...)
     GET    /state              LPAR states, volumes, network owners
+    GET    /pauses             production's pauses as the lab timed them (ground truth)
     PUT    /faults             replace the fault rules (YAML or JSON list in the body)
     DELETE /faults             clear the fault rules
+    GET    /latency            the device latencies (rtt per device, command delays)
+    PUT    /latency            replace them (YAML or JSON mapping in the body, see faults.Latency)
+    DELETE /latency            back to zero
+    GET    /stats              SSH handshakes (TLS connections) and commands counted per device
+    DELETE /stats              reset those counts
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from .faults import FaultRules
+from .faults import FaultRules, Latency
 from .world import World
 
 
@@ -61,10 +67,26 @@ class ControlServer:
                         self._send(200, {"pauses": [p.as_dict() for p in control.world.pauses]})
                 elif url.path == "/state":
                     self._send(200, control.state())
+                elif url.path == "/latency":
+                    self._send(200, control.world.latency.as_dict())
+                elif url.path == "/stats":
+                    self._send(200, control.world.stats.as_dict())
                 else:
                     self._send(404, {"error": f"no such resource {url.path}"})
 
             def do_PUT(self) -> None:
+                if urlparse(self.path).path == "/latency":
+                    body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
+                    try:
+                        latency = Latency.parse(yaml.safe_load(body))
+                    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+                        self._send(400, {"error": f"invalid latency: {exc}"})
+                        return
+                    control.world.latency.replace(latency)
+                    control.world.record("latency", f"latency replaced through the control API "
+                                                    f"(rtt {latency.rtt or 0}, {len(latency.commands)} command delays)")
+                    self._send(200, control.world.latency.as_dict())
+                    return
                 if urlparse(self.path).path != "/faults":
                     self._send(404, {"error": "no such resource"})
                     return
@@ -80,6 +102,16 @@ class ControlServer:
                 self._send(200, {"rules": len(rules.rules), "ipl_stalls": len(rules.stalls)})
 
             def do_DELETE(self) -> None:
+                path = urlparse(self.path).path
+                if path == "/latency":
+                    control.world.latency.clear()
+                    control.world.record("latency", "latency cleared through the control API")
+                    self._send(200, control.world.latency.as_dict())
+                    return
+                if path == "/stats":
+                    control.world.stats.reset()
+                    self._send(200, control.world.stats.as_dict())
+                    return
                 if urlparse(self.path).path != "/faults":
                     self._send(404, {"error": "no such resource"})
                     return

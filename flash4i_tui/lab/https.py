@@ -6,7 +6,8 @@ threaded JSON server on 127.0.0.1 that REST fronts build on.
 - Connections are accepted from 127.0.0.1 only; the TLS handshake runs in the connection's
   thread, so a client that never completes it blocks nobody.
 - Fault rules apply here, uniformly, to "<METHOD> <path>": fail with the device's own error
-  envelope and HTTP status, hang, or drop the connection without an answer.
+  envelope and HTTP status, hang, or drop the connection without an answer; so do the
+  latency rules' command delays (world.latency), and the world counts connections and requests.
 - Nothing is logged but world events, and those never carry a password, a token or a header.
 """
 from __future__ import annotations
@@ -158,6 +159,7 @@ class HttpsFront:
                 except (ssl.SSLError, OSError):
                     request.close()           # a client that does not trust us, or not TLS at all
                     return
+                front.world.stats.handshake(front.device)       # a TLS connection made
                 try:
                     Handler(tls, client_address, self)
                 finally:
@@ -211,6 +213,8 @@ class HttpsFront:
         request = HttpRequest(method, path, [unquote(p) for p in url.path.split("/") if p],
                               parse_qs(url.query), handler.headers, None, raw)
         fault = self.world.faults.check(self.device, f"{method} {path}")
+        delay = self.world.latency.delay(self.device, f"{method} {path}")
+        self.world.stats.command(self.device, f"{method} {path}")
         try:
             if fault is not None and fault.action == "drop":
                 self.world.record("fault", f"{self.device}: dropped the connection on {method} {path}")
@@ -225,12 +229,19 @@ class HttpsFront:
             if fault is not None and fault.action == "fail":
                 self.world.record("fault", f"{self.device}: failing {method} {path}: {fault.message}")
                 reply = self.fault_reply(fault)
+            elif fault is not None and fault.action == "ignore":
+                self.world.record("fault", f"{self.device}: answered {method} {path} without doing it")
+                reply = Reply(200, {})
             else:
+                if delay is not None and delay.effect == "end":       # the array works, then acts
+                    self.world.wait_real(delay.seconds)
                 try:
                     request.body = json.loads(raw.decode("utf-8")) if raw.strip() else None
                     reply = self.handle(request)
                 except (ValueError, UnicodeDecodeError):
                     reply = self.bad_json(request)
+                if delay is not None and delay.effect == "start":     # it acts, then answers
+                    self.world.wait_real(delay.seconds)
         except Exception as exc:        # a bug in a model must not kill the server silently
             log.exception("lab %s: %s %s failed", self.device, method, path)
             reply = Reply(500, {"message": f"lab internal error: {type(exc).__name__}: {exc}"})

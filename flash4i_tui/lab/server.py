@@ -17,15 +17,16 @@ import yaml
 from ..paths import private_dir, write_private
 from ..resources import data_file
 from .control import ControlServer
-from .faults import FaultRules
+from .faults import FaultRules, Latency
 from .https import load_or_create_tls
+from . import TOPOLOGIES
 from .sshd import SshFront, load_or_create_key, public_line
 from .world import World
 
 
-def load_topology(path: Optional[Path] = None) -> dict:
-    """The lab topology (the shipped demo datacenter by default)."""
-    path = Path(path) if path else data_file("lab-topology.yaml")
+def load_topology(path: Optional[Path] = None, storage: str = "svc") -> dict:
+    """The lab topology: PATH, or the shipped datacenter of the STORAGE family."""
+    path = Path(path) if path else data_file(TOPOLOGIES[storage])
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict) or "flash4i" not in data:
         raise ValueError(f"{path}: not a lab topology (no 'flash4i' section)")
@@ -49,7 +50,8 @@ class Lab:
                  faults: Optional[FaultRules] = None):
         self.topology = topology
         self.state_dir = private_dir(Path(state_dir))
-        self.world = World(speed=speed or float(topology.get("speed", 60)), faults=faults)
+        self.world = World(speed=speed or float(topology.get("speed", 60)), faults=faults,
+                           latency=Latency.parse(topology.get("latency")))    # zero unless the topology sets it
         self.fronts: List[SshFront] = []
         self.rest_fronts: list = []             # the HTTPS fronts of the REST arrays
         self.tls = None                         # the lab's CA and server certificate, when REST arrays exist
@@ -242,4 +244,4 @@ class Lab:
                        for a in world.arrays.values() for v in a.volumes.values()]
             network = {addr: getattr(owner, "label", str(owner)) for addr, owner in world.network.addresses().items()}
         return {"endpoints": self.endpoints.__dict__, "lpars": lpars, "volumes": volumes, "network": network,
-                "conflicts": len(world.conflicts)}
+                "conflicts": len(world.conflicts), "latency": world.latency.as_dict()}

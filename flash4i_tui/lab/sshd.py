@@ -3,18 +3,23 @@
 Each front listens on 127.0.0.1 (port 0 by default: the system picks) and answers exec
 requests through `execute(command, conn)`; IBM i fronts also serve SFTP. Faults apply
 here, uniformly: a rule can fail a command with a message, hang it, or drop the
-connection, exactly as a misbehaving real device would.
+connection, exactly as a misbehaving real device would. So does latency (world.latency):
+a command can take a set time, and a device can be a network round trip away. The world
+counts each device's handshakes and commands (world.stats).
 """
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import logging
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional, Set, Tuple
+from typing import Callable, Dict, Optional, Set, Tuple
 
 import paramiko
 from paramiko.common import MSG_CHANNEL_REQUEST
@@ -51,6 +56,72 @@ def load_or_create_key(path: Path) -> paramiko.PKey:
 
 def public_line(key: paramiko.PKey) -> str:
     return f"{key.get_name()} {key.get_base64()}"
+
+
+class _DelayLines:
+    """Network round-trip time for the lab's SSH servers: the client's socket is joined to the
+    server's through a socket pair, and every chunk of bytes waits half the RTT (read live) in
+    each direction before it is passed on, so a handshake or a command costs the round trips it
+    costs on a real network. One thread per direction reads; one shared thread delivers."""
+
+    def __init__(self) -> None:
+        self._heap: list = []
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+
+    def join(self, client: socket.socket, rtt: Callable[[], float]) -> socket.socket:
+        """A socket for the server side of CLIENT's connection, RTT() seconds of round trip away."""
+        ours, theirs = socket.socketpair()
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._deliver, name="lab-rtt", daemon=True)
+                self._thread.start()
+        link = {"open": 2, "socks": (client, ours)}
+        for src, dst in ((client, ours), (ours, client)):
+            threading.Thread(target=self._read, args=(src, dst, rtt, link), name="lab-rtt-read",
+                             daemon=True).start()
+        return theirs
+
+    def _read(self, src: socket.socket, dst: socket.socket, rtt: Callable[[], float], link: dict) -> None:
+        last = 0.0
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            due = max(last, time.monotonic() + rtt() / 2)     # never reorder a direction's bytes
+            last = due
+            with self._cond:
+                heapq.heappush(self._heap, (due, next(self._seq), dst, data or None, link))
+                self._cond.notify()
+            if not data:
+                return
+
+    def _deliver(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                _, _, dst, data, link = heapq.heappop(self._heap)
+            try:
+                if data is None:
+                    dst.shutdown(socket.SHUT_WR)
+                else:
+                    dst.sendall(data)
+                    continue
+            except OSError:
+                pass
+            link["open"] -= 1
+            if link["open"] <= 0:
+                for sock in link["socks"]:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+
+
+_DELAY_LINES = _DelayLines()
 
 
 @dataclass
@@ -185,6 +256,10 @@ class SshFront:
             client.close()
             return
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no 40 ms Nagle stalls
+        device = self.fault_device(conn)
+        latency = getattr(self.world, "latency", None)
+        if latency is not None and latency.rtt_of(device) > 0:
+            client = _DELAY_LINES.join(client, lambda: latency.rtt_of(device))
         transport = _LabTransport(client)
         conn.transport = transport
         transport.add_server_key(key)
@@ -197,6 +272,8 @@ class SshFront:
         except (paramiko.SSHException, EOFError, OSError):
             transport.close()
             return
+        if self.world is not None:
+            self.world.stats.handshake(_first(device))
         try:
             while transport.is_active() and not self._stop.is_set():
                 channel = transport.accept(0.5)   # commands run in the exec callbacks
@@ -209,7 +286,11 @@ class SshFront:
                 self._transports.remove(transport)
 
     def _run_channel(self, channel: paramiko.Channel, command: str, conn: Conn) -> None:
-        fault = self.world.faults.check(self.fault_device(conn), command) if self.world is not None else None
+        device = self.fault_device(conn)
+        fault = self.world.faults.check(device, command) if self.world is not None else None
+        delay = self.world.latency.delay(device, command) if self.world is not None else None
+        if self.world is not None:
+            self.world.stats.command(_first(device), command)
         try:
             if fault is not None and fault.action == "drop":
                 self.world.record("fault", f"{self.label}: dropped the connection on {command!r}")
@@ -228,8 +309,15 @@ class SshFront:
                     out = fault.message + "\n"
                 else:
                     err = fault.message + "\n"
+            elif fault is not None and fault.action == "ignore":
+                self.world.record("fault", f"{self.label}: answered {command!r} without doing it")
+                out, err, status = "", "", 0
             else:
+                if delay is not None and delay.effect == "end":      # the device works, then acts
+                    self.world.wait_real(delay.seconds, cancel=conn.cancel)
                 out, err, status = self.execute(command, conn)
+                if delay is not None and delay.effect == "start":    # it acts, then waits to answer
+                    self.world.wait_real(delay.seconds, cancel=conn.cancel)
             channel.lab_replied.wait(10)
             if out:
                 channel.sendall(out.encode() if isinstance(out, str) else out)
@@ -255,6 +343,11 @@ class SshFront:
     def fault_device(self, conn: Conn) -> str:
         """The device name fault rules match against."""
         return self.label
+
+
+def _first(device) -> str:
+    """The name a device is counted under (an IBM i front gives its partition, then its address)."""
+    return device if isinstance(device, str) else next(iter(device), "")
 
 
 def b64_of_public_file(path: Path) -> str:

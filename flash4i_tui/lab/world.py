@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 
 from .clock import LabClock
-from .faults import FaultRules
+from .faults import FaultRules, Latency
 
 CONSISTENCY = ("clean", "quiesced", "flushed", "crash")
 
@@ -126,10 +126,44 @@ class Network:
             return dict(self._owners)
 
 
+class DeviceStats:
+    """What the lab's servers saw, per device: SSH handshakes (connections whose key exchange
+    completed) and commands (SSH exec lines, REST "METHOD path")."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.handshakes: Dict[str, int] = {}
+        self.commands: List[tuple] = []          # (time.monotonic(), device, command)
+
+    def handshake(self, device: str) -> None:
+        with self._lock:
+            self.handshakes[device] = self.handshakes.get(device, 0) + 1
+
+    def command(self, device: str, command: str) -> None:
+        with self._lock:
+            self.commands.append((time.monotonic(), device, command))
+            if len(self.commands) > 100000:
+                del self.commands[:20000]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.handshakes, self.commands = {}, []
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            counts: Dict[str, int] = {}
+            for _, device, _ in self.commands:
+                counts[device] = counts.get(device, 0) + 1
+            return {"handshakes": dict(self.handshakes), "commands": counts}
+
+
 class World:
-    def __init__(self, speed: float = 1.0, faults: Optional[FaultRules] = None):
+    def __init__(self, speed: float = 1.0, faults: Optional[FaultRules] = None,
+                 latency: Optional[Latency] = None):
         self.clock = LabClock(speed)
         self.faults = faults or FaultRules()
+        self.latency = latency or Latency()     # device latencies (real seconds), zero unless set
+        self.stats = DeviceStats()
         self.lock = threading.RLock()
         self.arrays: Dict[str, Any] = {}        # storage arrays by name (lab.svc)
         self.systems: Dict[str, Any] = {}       # managed systems by name (lab.hmc)
@@ -261,6 +295,10 @@ class World:
 
     def stop(self) -> None:
         self.clock.shutdown()
+
+    def wait_real(self, seconds: float, cancel: Optional[threading.Event] = None) -> bool:
+        """Wait SECONDS of real time (a device latency); False if CANCEL or the lab's stop cut it short."""
+        return self.clock.sleep(seconds * self.clock.speed, cancel=cancel)
 
     def _tick_loop(self) -> None:
         last = self.clock.monotonic()

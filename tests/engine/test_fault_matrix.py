@@ -71,7 +71,6 @@ from .conftest import LAB_SPEED
 
 pytestmark = [pytest.mark.lab, pytest.mark.fault]
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 FULL = os.environ.get("FLASH4I_FAULT_MATRIX", "") == "full"
 
 FAMILIES = ("svc", "ds8000", "powermax")
@@ -100,7 +99,7 @@ def topology(family: str) -> dict:
     demo = load_topology()
     if family == "svc":
         return demo
-    topo = load_topology(DATA / f"lab-{family}.yaml")
+    topo = load_topology(storage=family)
     demo_prod = next(i for i in demo["ibmi"] if i["name"] == "PROD")
     prod = next(i for i in topo["ibmi"] if i["name"] == "PROD")
     for key in ("brms", "job_schedule_entries", "advanced_job_scheduler"):

@@ -145,11 +145,50 @@ def test_the_clone_proves_its_copy_was_taken_in_the_window(lab, prod):
     assert run.state == "SUCCEEDED", run.message
     assert run.proven is True, run.proof
     assert run.proof == {"resumed_marker": True, "clone": {"copy": "in_window", "previous_end": "normal"}}
+    assert prod_suspended_ever(lab)
     # production holds the run's resumed marker; the copy the clone booted from does not
     clone_id = m.Partition.get(m.Partition.name == "CLONE2").lpar_id
     marker = resumed_path(clone_id)
     assert json.loads(prod.ifs.read(marker))["run_id"] == run.id
     assert not running_clone(lab, "CLONE2").state.ifs.exists(marker)
+
+
+def test_a_suspend_the_system_acknowledged_but_did_not_do_leaves_the_clone_unproven(lab, prod):
+    """The flush and the flash happen, but production was never suspended: the copy is only
+    flushed, the clone's IPL is abnormal, and the run says so (and so does the monitor)."""
+    from flash4i_tui.monitor.check import Limits, check_environment, nagios_line
+    lab.world.faults.replace(FaultRules.parse([{"device": "ibmi", "match": r"OPTION\(\*SUSPEND\)",
+                                                "action": "ignore"}]))
+    run = run_now("TESTCOPY")
+    assert any(e.kind == "fault" and "without doing it" in e.text for e in lab.world.events)
+    assert not prod_suspended_ever(lab)
+    assert run.state == "SUCCEEDED", run.message      # the copy is usable, only not proven
+    assert run.proven is False, run.proof
+    assert run.proof["clone"] == {"copy": "in_window", "previous_end": "abnormal"}
+    assert "not suspended" in steps_of(run)["RESUME"].detail
+    assert running_clone(lab, "CLONE2").state.sysname == "TESTSYS"
+    line = nagios_line(check_environment("TESTCOPY", Limits(), devices=False))
+    assert line.startswith("FLASH4I WARNING") and "NOT proven" in line, line
+    production_untouched(lab, prod)
+
+
+def test_where_quiesced_copies_ipl_abnormally_the_site_says_so_and_the_marker_proves_the_clone(lab, prod):
+    prod.quiesced_copy_ipl = "abnormal"         # this site's releases: QABNORMSW 1 after a suspend
+    run = run_now("TESTCOPY")
+    assert run.state == "SUCCEEDED", run.message
+    assert (run.proven, run.proof["clone"]["previous_end"]) == (False, "abnormal"), run.proof
+    assert prod_suspended_ever(lab)
+    env = m.Environment.get(m.Environment.name == "TESTCOPY")
+    set_env("TESTCOPY", options=dict(env.options or {}, abnormal_ipl_expected=True))
+    again = run_now("TESTCOPY")
+    assert again.state == "SUCCEEDED", again.message
+    assert (again.proven, again.proof["clone"]["previous_end"]) == (True, "abnormal"), again.proof
+    production_untouched(lab, prod)
+
+
+def prod_suspended_ever(lab) -> bool:
+    """Whether the lab's production was ever held (the lab's own record of its pauses)."""
+    return any(p.kind == "asp_suspend" for p in lab.world.pauses)
 
 
 def test_a_failing_user_command_fails_the_run_with_its_message_and_logs(lab, prod):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from flash4i_tui.cli import main
 from flash4i_tui.config.schema import validate
 from flash4i_tui.config.yamlsrc import dump_yaml, load_yaml
 from flash4i_tui.config.store_io import import_config, load_config_file
@@ -18,9 +19,9 @@ from flash4i_tui.errors import ConfigError, SafetyRefusal
 from flash4i_tui.lab.server import Lab, load_topology
 from flash4i_tui.store import open_store
 
-from .conftest import LAB_SPEED, lpar, run_now
+from .conftest import LAB_SPEED, ibmi_state, lpar, run_now
 
-GENERATIONS = 2
+GENERATIONS = 4
 GEN_VOLUMES = [[f"RG{k}_00{i}" for k in range(1, GENERATIONS + 1)] for i in range(1, 5)]   # per pair
 
 
@@ -95,21 +96,22 @@ def test_a_generation_target_that_is_a_source_is_refused(lab):
 # ------------------------------------------------------------------ runs and the boot
 
 @pytest.mark.lab
-def test_runs_take_the_oldest_generation_and_the_boot_copies_it_onto_the_clone(gen_lab):
+def test_runs_take_the_oldest_generation_and_the_boot_copies_it_onto_the_clone(gen_lab, capsys, monkeypatch):
     lab = gen_lab
+    monkeypatch.setenv("FLASH4I_DB", f"sqlite:///{lab.state_dir.parent / 'store.db'}")
     array = lab.world.arrays["FS9500"]
     clone_disks = [f"RCV_00{i}" for i in range(1, 5)]
     before = [array.volume(v).content for v in clone_disks]
 
-    runs = [run_now("RCVPNT") for _ in range(3)]
-    assert [r.state for r in runs] == ["SUCCEEDED"] * 3, [r.message for r in runs]
-    # generation 1, then 2, then 1 again (the oldest): each pair's target of that generation
-    # holds that run's copy, and the other generation is untouched
-    assert [r.snapshot["generation"] for r in runs] == [1, 2, 1]
+    runs = [run_now("RCVPNT") for _ in range(6)]
+    assert [r.state for r in runs] == ["SUCCEEDED"] * 6, [r.message for r in runs]
+    # generations 1-4, then 1 and 2 again (the oldest): each pair's target of a generation holds
+    # the copy of the run that last took it, the others are untouched
+    assert [r.snapshot["generation"] for r in runs] == [1, 2, 3, 4, 1, 2]
+    holder = {1: runs[4], 2: runs[5], 3: runs[2], 4: runs[3]}
     for targets in GEN_VOLUMES:
-        assert _run_id_on(lab, targets[0]) == runs[2].id
-        assert _run_id_on(lab, targets[1]) == runs[1].id
-    assert {g.name for g in array.groups.values()} >= {"FL_RCVPNT_G1", "FL_RCVPNT_G2"}
+        assert [_run_id_on(lab, t) for t in targets] == [holder[k].id for k in range(1, 5)]
+    assert {g.name for g in array.groups.values()} >= {f"FL_RCVPNT_G{k}" for k in range(1, 5)}
     assert "FL_RCVPNT" not in {g.name for g in array.groups.values()}
     # the clone and its own disks were not touched; no generation is mapped to any host
     assert lpar(lab, "CLONE3").state == "Not Activated"
@@ -119,22 +121,29 @@ def test_runs_take_the_oldest_generation_and_the_boot_copies_it_onto_the_clone(g
     assert not lab.world.conflicts
 
     rows = listing(runs[0].environment)
-    assert [(r["generation"], r["run"], r["state"] != "never used") for r in rows] == \
-        [(1, runs[2].id, True), (2, runs[1].id, True)]
+    assert main(["rcvpnt", "list", "RCVPNT"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].split() == ["Gen", "Consistency", "group", "Taken", "Run", "State", "Space", "used", "Proven"]
+    assert [line.split()[:2] for line in shown[1:]] == [[str(k), f"FL_RCVPNT_G{k}"] for k in range(1, 5)]
+    assert [(r["generation"], r["run"]) for r in rows] == [(k, holder[k].id) for k in range(1, 5)]
+    assert all(r["state"] != "never used" and r["taken_at"] is not None for r in rows)
     assert all(r["space_used_bytes"] is not None for r in rows)
 
-    # boot generation 2 (the older one): copied onto the clone's own disks, the clone waits at
+    # boot generation 3 (an older one): copied onto the clone's own disks, the clone waits at
     # its console in a manual IPL, the recovery point itself stays as it was taken
-    result = rcvpnt.boot("RCVPNT", generation=2, bound=120, poll=0.05)
+    result = rcvpnt.boot("RCVPNT", generation=3, bound=120, poll=0.05)
     assert result.refcode in rcvpnt.MANUAL_IPL_CODES
-    assert [_run_id_on(lab, v) for v in clone_disks] == [runs[1].id] * 4
-    assert all(_run_id_on(lab, targets[1]) == runs[1].id for targets in GEN_VOLUMES)
+    assert [_run_id_on(lab, v) for v in clone_disks] == [holder[3].id] * 4
+    assert all(_run_id_on(lab, targets[2]) == holder[3].id for targets in GEN_VOLUMES)
     clone = lpar(lab, "CLONE3")
     assert (clone.state, clone.keylock, clone.refcode.code) == ("Running", "manual", result.refcode)
     assert any("CHGNETA SYSNAME(RCVPNT)" in s for s in result.next_steps)
+    # stopped for its console: no operating system running, so no startup program, no TCP/IP
+    assert ("P10-PROD", 7) not in lab.world.running
+    assert lab.world.network.owner("10.10.1.10").state is ibmi_state(lab, "PROD")
     assert not lab.world.conflicts
 
     # a second boot while the clone runs changes nothing
     with pytest.raises(SafetyRefusal, match="in use"):
         rcvpnt.boot("RCVPNT", generation=1, bound=30, poll=0.05)
-    assert [_run_id_on(lab, v) for v in clone_disks] == [runs[1].id] * 4
+    assert [_run_id_on(lab, v) for v in clone_disks] == [holder[3].id] * 4

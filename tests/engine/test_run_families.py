@@ -4,7 +4,6 @@ flash; and a failure inside FLASH leaves production resumed."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,6 @@ from .conftest import LAB_SPEED, run_now, steps_of
 
 pytestmark = pytest.mark.lab
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 COMMON = ["CHECK", "STOP_CLONE", "UNMAP_VIOS", "PREPARE_FLASH", "WRITE_CLONE_ORDER", "QUIESCE", "FLASH", "RESUME"]
 TAIL = ["MAP_VIOS", "START_CLONE", "FUNCTION", "COLLECT_LOGS", "FINISH"]
 
@@ -27,7 +25,7 @@ TAIL = ["MAP_VIOS", "START_CLONE", "FUNCTION", "COLLECT_LOGS", "FINISH"]
 def _family_lab(name: str, tmp_path, monkeypatch):
     """(family, lab, environment) with the lab's configuration in a fresh store."""
     from flash4i_tui.store import open_store
-    lab = Lab(load_topology(DATA / f"lab-{name}.yaml"), tmp_path / "lab", speed=LAB_SPEED).start()
+    lab = Lab(load_topology(storage=name), tmp_path / "lab", speed=LAB_SPEED).start()
     for variable, password in lab.passwords().items():
         monkeypatch.setenv(variable, password)
     db = open_store(f"sqlite:///{tmp_path / 'store.db'}")

@@ -22,7 +22,6 @@ from .conftest import LAB_SPEED
 
 pytestmark = pytest.mark.lab
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def _cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -62,7 +61,7 @@ def _files_holding(root: Path, needle: bytes, skip: Path) -> list:
 
 def test_a_planted_password_appears_nowhere(tmp_path):
     password = f"Planted-{uuid.uuid4().hex}"
-    topo = load_topology(DATA / "lab-ds8000.yaml")
+    topo = load_topology(storage="ds8000")
     array = topo["storage"][0]
     user = next(iter(array["users"]))
     array["users"] = {user: password}

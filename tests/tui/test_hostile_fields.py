@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from screens.command import COMMANDS, Command, CommandError, build, check, fkey_of, parse, parse_raw, quote
 from screens.envedit import ITEMS, EnvField, EnvGroup, build_record, from_text, to_text, validate_and_save
 
-from ..conftest import SAMPLE
-from ..hostile_support import hostile_settings, integrity_ok, store_snapshot
+from ..hostile_support import hostile_settings, integrity_ok, store_snapshot, sample_store
 
 pytestmark = pytest.mark.tui
 
@@ -127,12 +126,7 @@ def test_from_text(field, text):
 
 @pytest.fixture
 def env_store(tmp_path):
-    from flash4i_tui.config.store_io import import_config, load_config_file
-    from flash4i_tui.store import open_store
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url)
-    import_config(load_config_file(SAMPLE))
-    return url
+    return sample_store(tmp_path)
 
 
 def _base():

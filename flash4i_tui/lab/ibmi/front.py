@@ -152,7 +152,7 @@ class _IfsSftp(paramiko.SFTPServerInterface):
         front = self.conn.front
         world = front.world
         fault = world.faults.check(front.fault_device(self.conn), request)
-        if fault is None:
+        if fault is None or fault.action == "ignore":      # see lab.faults: SFTP serves it
             return None
         if fault.action == "drop":
             world.record("fault", f"{front.label}: dropped the connection on {request!r}")

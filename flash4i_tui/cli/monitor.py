@@ -1,16 +1,16 @@
-"""CLI commands of monitoring and scheduling: status, check, scheduler, schedule list."""
+"""flash4i status, check, scheduler, schedule list: monitoring and scheduling."""
 from __future__ import annotations
 
 import argparse
 from datetime import timedelta
 
-from ..cli import open_store, print_json, print_table, seconds, whole_number
-from . import DEFAULT_TIMEOUT
+from ..monitor import DEFAULT_TIMEOUT
+from .common import open_store, print_json, print_table, seconds, whole_number
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ..engine.schedule import schedule_zone
-    from .status import render_text, status_of
+    from ..monitor.status import render_text, status_of
     zone = schedule_zone(args.tz)
     open_store(args)
     data = status_of([args.env] if args.env else None, devices=not args.no_devices, timeout=args.timeout, tz=zone)
@@ -26,7 +26,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import run_check
+    from ..monitor.check import run_check
     return run_check(args)
 
 
@@ -72,7 +72,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
 
 
 def _check_usage_error(message: str) -> None:
-    from .check import usage_error
+    from ..monitor.check import usage_error
     usage_error(message)
 
 

@@ -1,22 +1,21 @@
-"""`flash4i lab` (the simulated datacenter in the foreground), `flash4i labctl` (talk to a running
-lab) and `flash4i demo` (lab in the background + demo store + panels)."""
+"""`flash4i lab` (the simulated datacenter in the foreground) and `flash4i labctl` (talk to a
+running lab over its control API)."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Optional
 
 from ..errors import Flash4iError
-from ..paths import data_dir, private_dir, write_private
+from ..paths import data_dir, write_private
+from ..lab import TOPOLOGIES
 
 
 def default_state_dir() -> Path:
@@ -24,12 +23,12 @@ def default_state_dir() -> Path:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from .faults import FaultRules
-    from .server import Lab, load_topology
+    from ..lab.faults import FaultRules
+    from ..lab.server import Lab, load_topology
     state_dir = Path(args.state) if args.state else default_state_dir()
     faults = FaultRules.load(Path(args.faults)) if args.faults else None
     try:
-        topology = load_topology(Path(args.topology) if args.topology else None)
+        topology = load_topology(Path(args.topology) if args.topology else None, args.storage)
     except (OSError, ValueError) as exc:
         raise Flash4iError(f"cannot read the lab topology: {exc}") from None
     lab = Lab(topology, state_dir, speed=args.speed, faults=faults)
@@ -61,7 +60,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
             print(f"  secrets  {env_file}   (sets {', '.join(passwords)} for flash4i commands)")
         for address, port in ep.ibmi.items():
             print(f"  IBM i    {address:<15} ssh -p {port} FLASH4I@127.0.0.1")
-        print(f"  control  {ep.control_url}   (flash4i labctl state|events|conflicts|faults FILE)")
+        print(f"  control  {ep.control_url}   (flash4i labctl state|events|conflicts|pauses|faults FILE|"
+              f"latency [FILE]|stats)")
         print(f"  config   {config_path}   known_hosts {lab.files()['known_hosts']}")
         print("events:", flush=True)
         lab.world.listeners.append(lambda e: print(f"  {e.at:%H:%M:%S} {e.kind:<9} {e.text}", flush=True))
@@ -121,102 +121,36 @@ def cmd_labctl(args: argparse.Namespace) -> int:
         print(_control(info, "PUT", "/faults", Path(args.file).read_bytes()))
     elif args.action == "clear-faults":
         print(_control(info, "DELETE", "/faults"))
+    elif args.action == "latency":
+        # Without a file: show the latencies; with one (YAML, `-` for stdin): replace them.
+        if args.file:
+            body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+            print(json.dumps(_control(info, "PUT", "/latency", body), indent=2))
+        else:
+            print(json.dumps(_control(info, "GET", "/latency"), indent=2))
+    elif args.action == "clear-latency":
+        print(json.dumps(_control(info, "DELETE", "/latency"), indent=2))
+    elif args.action == "stats":
+        print(json.dumps(_control(info, "GET", "/stats"), indent=2))
     return 0
-
-
-# ------------------------------------------------------------------ demo
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Start the lab in the background, import its configuration into a demo store, open the panels."""
-    from ..cli import cmd_tui, open_store
-    from ..config.store_io import import_config, load_config_file
-    demo = private_dir(data_dir() / "demo")
-    state_dir = demo / "lab"
-    if args.stop:
-        return _stop_lab(state_dir)
-    info = _running_lab(state_dir) or _spawn_lab(state_dir, demo / "lab.log", args.speed)
-    args.db = args.db or f"sqlite:///{demo / 'demo.db'}"
-    open_store(args)
-    import_config(load_config_file(info["config"]))
-    _install_agent(args, demo)
-    print(f"demo store {args.db}; lab pid {info['pid']} (stop it with `flash4i demo --stop`)")
-    if args.no_tui:
-        return 0
-    args.start_command = "WRKFLENV"
-    args.system_name = "FLASHLAB"
-    args.greeting = "Lab ready. Type 1 next to an environment and press Enter to start a run."
-    return cmd_tui(args)
-
-
-def _running_lab(state_dir: Path) -> Optional[dict]:
-    try:
-        info = json.loads((state_dir / "lab.json").read_text())
-        os.kill(int(info["pid"]), 0)
-        return info
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _spawn_lab(state_dir: Path, log: Path, speed: Optional[float]) -> dict:
-    (state_dir / "lab.json").unlink(missing_ok=True)
-    command = [sys.executable, "-m", "flash4i_tui", "lab", "--state", str(state_dir)]
-    if speed:
-        command += ["--speed", str(speed)]
-    with open(log, "a") as out:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-                                close_fds=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        info = _running_lab(state_dir)
-        if info:
-            return info
-        if proc.poll() is not None:
-            raise Flash4iError(f"the lab did not start (exit {proc.returncode}); see {log}")
-        time.sleep(0.1)
-    raise Flash4iError(f"the lab did not come up within 30 s; see {log}")
-
-
-def _stop_lab(state_dir: Path) -> int:
-    info = _running_lab(state_dir)
-    if not info:
-        print("no demo lab is running")
-        return 0
-    os.kill(int(info["pid"]), signal.SIGTERM)
-    print(f"demo lab (pid {info['pid']}) stopped")
-    return 0
-
-
-def _install_agent(args: argparse.Namespace, demo: Path) -> None:
-    """Install the clone agent on the demo's production partition once (needed by *BRMS, *SAVE21, *USER)."""
-    marker = demo / "agent-installed"
-    if marker.exists():
-        return
-    try:
-        from ..engine.agentctl import install_agent
-    except ImportError:
-        return
-    install_agent("PROD")
-    marker.write_text("PROD\n")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="run the simulated datacenter (HMC, FlashSystem, IBM i) in the foreground")
     p.add_argument("--speed", type=float, help="lab seconds per real second (default: the topology's)")
-    p.add_argument("--topology", help="topology YAML (default: the shipped demo datacenter)")
+    p.add_argument("--topology", help="topology YAML (default: the shipped datacenter of --storage)")
+    p.add_argument("--storage", choices=sorted(TOPOLOGIES), default="svc",
+                   help="the shipped datacenter's storage family (default: svc, a FlashSystem)")
     p.add_argument("--write-config", metavar="FILE", help="write a flash4i configuration for this lab")
     p.add_argument("--state", help="state folder (host keys, client key, known_hosts)")
     p.add_argument("--faults", help="fault rules YAML, re-read when it changes")
     p.set_defaults(handler=cmd_lab)
 
-    p = sub.add_parser("labctl", help="talk to a running lab: state, events, conflicts, fault rules")
-    p.add_argument("action", choices=["state", "events", "conflicts", "pauses", "faults", "clear-faults"])
-    p.add_argument("file", nargs="?", help="fault rules YAML (for `faults`)")
+    p = sub.add_parser("labctl", help="talk to a running lab: state, events, conflicts, fault rules, latency")
+    p.add_argument("action", choices=["state", "events", "conflicts", "pauses", "faults", "clear-faults",
+                                      "latency", "clear-latency", "stats"])
+    p.add_argument("file", nargs="?", help="fault rules YAML (for `faults`); latency YAML (for `latency`, "
+                                           "`-` for stdin; without it: show them)")
     p.add_argument("--since", type=int, default=0)
     p.add_argument("--state", help="the lab's state folder")
     p.set_defaults(handler=cmd_labctl)
-
-    p = sub.add_parser("demo", help="start the lab in the background and open the panels on a demo store")
-    p.add_argument("--speed", type=float, help="lab speed (default: the topology's)")
-    p.add_argument("--no-tui", action="store_true", help="prepare the demo, do not open the panels")
-    p.add_argument("--stop", action="store_true", help="stop the demo lab")
-    p.set_defaults(handler=cmd_demo)

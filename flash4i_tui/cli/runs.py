@@ -1,4 +1,4 @@
-"""CLI commands of the engine: start, plan, worker, resume, cancel, trust."""
+"""flash4i start, plan, worker, resume, cancel, history, trust, rcvpnt: runs and what they need."""
 from __future__ import annotations
 
 import argparse
@@ -6,16 +6,42 @@ import re
 import sys
 import time
 
-from ..cli import open_store, print_json, print_table, run_number, seconds, whole_number
+from .common import open_store, print_json, print_table, run_number, seconds, whole_number
 from ..errors import SafetyRefusal, ValidationError
 from ..store.db import redact_url
 from ..textfmt import fmt_bytes, fmt_proven, fmt_seconds, fmt_time
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from ..store import queries
+    open_store(args)
+    if args.env:
+        queries.environment(args.env)  # a clear error for an unknown name
+    runs = queries.runs_page(env_name=args.env, limit=args.limit)
+    data = [queries.run_summary(r) for r in runs]
+    if args.json:
+        print_json(data)
+        return 0
+    if not data:
+        print("no runs yet")
+        return 0
+    print_table(["Run", "Environment", "Function", "Started", "Duration", "Suspended", "Space used", "Proven",
+                 "State"],
+                [[r.id, r.env_name, r.function, fmt_time(r.started_at or r.requested_at), fmt_seconds(r.duration),
+                  fmt_seconds(r.suspended_seconds), fmt_bytes(r.space_used_bytes), fmt_proven(r.proven), r.state]
+                 for r in runs])
+    if args.steps:
+        for r in data:
+            print(f"\nRun {r['id']} {r['environment']} {r['state']} {r['message']}".rstrip())
+            for s in r["steps"]:
+                print(f"  {s['seq']:>2} {s['name']:<18} {s['status']:<8} {fmt_seconds(s['duration']):>10}  {s['detail']}")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     from ..store import queries
-    from .queue import submit_run
-    from .launch import ensure_worker
+    from ..engine.queue import submit_run
+    from ..engine.launch import ensure_worker
     open_store(args)
     run = submit_run(args.env, requested_by=args.user)
     print(f"run {run.id} of {run.env_name} ({run.function}) queued")
@@ -57,7 +83,7 @@ def follow(run_id: int, timeout: float, as_json: bool, queries) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .describe import describe_plan
+    from ..engine.describe import describe_plan
     open_store(args)
     plan = describe_plan(args.env)
     if args.json:
@@ -76,7 +102,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .worker import Worker
+    from ..engine.worker import Worker
     worker = Worker(args.db, concurrency=args.concurrency, idle_exit=args.idle_exit, step_poll=args.step_poll)
     worker.install_signal_handlers()
     print(f"flash4i worker {worker.ident} serving {redact_url(worker.db_url)}", flush=True)
@@ -84,14 +110,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .steps import resume_by_hand
+    from ..engine.steps import resume_by_hand
     open_store(args)
     print(f"run {args.run}: {resume_by_hand(args.run, args.timeout)}; the resume is recorded as confirmed")
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from .queue import request_cancel
+    from ..engine.queue import request_cancel
     open_store(args)
     run = request_cancel(args.run)
     print(f"run {run.id}: {run.state}" + (" (stop requested)" if run.cancel_requested else ""))
@@ -100,7 +126,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_rcvpnt_list(args: argparse.Namespace) -> int:
     from ..store.queries import environment
-    from .generations import listing
+    from ..engine.generations import listing
     open_store(args)
     rows = listing(environment(args.env))
     if args.json:
@@ -113,7 +139,7 @@ def cmd_rcvpnt_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rcvpnt_boot(args: argparse.Namespace) -> int:
-    from .rcvpnt import boot
+    from ..engine.rcvpnt import boot
     open_store(args)
     result = boot(args.env, args.generation, bound=args.timeout)
     print(f"{result.environment} generation {result.generation} (taken {fmt_time(result.taken_at)} by run "
@@ -198,6 +224,13 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    h = sub.add_parser("history", help="runs with their step durations, suspended window and space used")
+    h.add_argument("--env", help="only this environment")
+    h.add_argument("--limit", type=whole_number(1, 10000), default=20)
+    h.add_argument("--steps", action="store_true", help="list each run's steps")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(handler=cmd_history)
+
     p = sub.add_parser("start", help="queue a run of an environment (and start a worker if none is alive)")
     p.add_argument("env")
     p.add_argument("--wait", action="store_true", help="follow the run; exit 0 on success, 1 on failure")
