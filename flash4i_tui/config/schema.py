@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .. import names
+from .. import families, names
 from ..errors import ConfigError, ConfigProblem, ValidationError
 from .yamlsrc import Located, Path_, dotted
 
 FUNCTIONS = ("*NONE", "*BRMS", "*SAVE21", "*USER")
-STORAGE_TYPES = ("svc", "ds8000", "powermax")
+STORAGE_TYPES = families.NAMES
 COPY_MODES = ("space_efficient", "full")
 QUIESCE_ACTIONS = ("*END", "*CONT")
 ATTACH_TYPES = ("npiv", "vscsi")
@@ -285,8 +285,8 @@ HMC = Record({
 })
 
 # The port each storage type listens on by default: SSH for SVC, the REST APIs for the others.
-STORAGE_PORTS = {"svc": 22, "ds8000": 8452, "powermax": 8443}
-REST_STORAGE_TYPES = ("ds8000", "powermax")
+STORAGE_PORTS = {f.name: f.port for f in families.FAMILIES.values()}
+REST_STORAGE_TYPES = families.named(transport="rest")
 
 
 def _storage_check(rec: dict, path: Path_, ctx: Context) -> None:
@@ -513,12 +513,10 @@ def _cross_check(cfg: dict, ctx: Context) -> None:
                            {s["name"]: s.get("options") for _, s in sec["storage"] if _valid(s.get("name"))})
 
 
-# Copies one source volume can have on the array (generations count against it), per family:
-# SVC / FlashSystem FlashCopy mappings per source volume 256 (IBM's configuration limits);
-# DS8000 FlashCopy relationships per source volume 12 [U]; PowerMax SnapVX snapshots per source
-# volume 256 (1024 from PowerMaxOS 10 [U]). A storage's options.copies_per_source overrides them.
-COPY_LIMITS = {"svc": 256, "ds8000": 12, "powermax": 256}
-GENERATION_FAMILIES_WITH_TARGETS = ("svc", "ds8000")
+# Copies one source volume can have on the array (generations count against it): the family's
+# (families.py), or the storage's options.copies_per_source.
+COPY_LIMITS = {f.name: f.copies_per_source for f in families.FAMILIES.values()}
+GENERATION_FAMILIES_WITH_TARGETS = families.named(generations="targets")
 GROUP_NAME_MAX = 15
 
 

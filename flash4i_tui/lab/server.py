@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from ..families import named
 from ..paths import private_dir, write_private
 from ..resources import data_file
 from .control import ControlServer
@@ -42,7 +43,7 @@ class Endpoints:
     storage_urls: Dict[str, str] = field(default_factory=dict)   # REST array name -> https://127.0.0.1:port
 
 
-REST_TYPES = ("ds8000", "powermax")
+REST_TYPES = named(transport="rest")
 
 
 class Lab:

@@ -6,28 +6,20 @@ the family from the storage's endpoint first.
 """
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable, Mapping, Optional
 
+from ... import families
 from ...errors import ValidationError
 from ..ssh import Endpoint, LogSink, SshSession
 from .base import GroupSpec, StorageDriver
 from .rest import RestEndpoint, RestSession
 
-SSH_FAMILIES = ("svc",)
-REST_FAMILIES = ("ds8000", "powermax")
-FAMILIES = SSH_FAMILIES + REST_FAMILIES
+SSH_FAMILIES = families.named(transport="ssh")
+REST_FAMILIES = families.named(transport="rest")
+FAMILIES = families.NAMES
 # Families whose targets change only after start(), in activate_targets (run step ACTIVATE_TARGETS).
-ACTIVATING_FAMILIES = ("powermax",)
-
-# Storage options (configuration `storage[].options`) that tune a driver; the others
-# (prepare_timeout, pool, TLS) are read by the engine, the transport or other families.
-_SVC_TUNING = ("command_timeout", "poll_interval", "cleanup_timeout")
-_POWERMAX_TUNING = ("poll_interval", "job_timeout")
-_POWERMAX_NAMES = ("symmetrix_id", "api_version", "source_sg_suffix", "target_sg_suffix")
-
-
-def _floats(options: Mapping[str, Any], keys: tuple) -> dict:
-    return {key: float(options[key]) for key in keys if options.get(key) is not None}
+ACTIVATING_FAMILIES = families.named(activating=True)
 
 
 def driver_for(family: str, session: Any, name: str, options: Optional[Mapping[str, Any]] = None,
@@ -35,18 +27,12 @@ def driver_for(family: str, session: Any, name: str, options: Optional[Mapping[s
     """The driver of storage type FAMILY for device NAME over SESSION: an SshSession for svc, a
     RestSession for ds8000 and powermax. GROUPS are the consistency groups of the configuration
     on this device (the REST families need them; svc reads its groups from the array)."""
-    options = options or {}
-    if family == "svc":
-        from .svc import SvcDriver
-        return SvcDriver(session, name, **_floats(options, _SVC_TUNING))
-    if family == "ds8000":
-        from .ds8000 import Ds8000Driver
-        return Ds8000Driver(session, name, groups)
-    if family == "powermax":
-        from .powermax import PowerMaxDriver
-        return PowerMaxDriver(session, name, groups, **{k: options.get(k) for k in _POWERMAX_NAMES},
-                              **_floats(options, _POWERMAX_TUNING))
-    raise ValidationError(f"storage type {family!r} has no driver (available: {', '.join(FAMILIES)})")
+    known = families.FAMILIES.get(family)
+    if known is None:
+        raise ValidationError(f"storage type {family!r} has no driver (available: {', '.join(FAMILIES)})")
+    module, cls = known.driver.split(":")
+    driver = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return driver.configured(session, name, options or {}, groups)
 
 
 def connect(family: str, endpoint: Endpoint, options: Optional[Mapping[str, Any]],

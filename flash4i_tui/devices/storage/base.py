@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 MAPPING_STATES = ("idle_or_copied", "preparing", "prepared", "copying", "stopping", "stopped", "suspended")
 GROUP_STATES = MAPPING_STATES + ("empty",)
@@ -73,6 +73,11 @@ class GroupSpec:
     copy_rate: int
 
 
+def tuning(options: Mapping[str, Any], keys: Sequence[str]) -> dict:
+    """The storage options among KEYS that are set, as seconds (floats)."""
+    return {key: float(options[key]) for key in keys if options.get(key) is not None}
+
+
 class StorageDriver(ABC):
     """One storage system. Constructors differ per family (transport, options) and live in
     the subclasses; every other public method has exactly the signature below.
@@ -85,6 +90,15 @@ class StorageDriver(ABC):
 
     family: str = ""         # "svc", "ds8000", "powermax"
     name: str = ""           # flash4i's name of the device, used in every error
+
+    @classmethod
+    def configured(cls, session: Any, name: str, options: Mapping[str, Any],
+                   groups: Optional[Mapping[str, "GroupSpec"]] = None) -> "StorageDriver":
+        """The driver of device NAME over SESSION, tuned by the storage's configured OPTIONS (the
+        ones it knows; the others are read by the engine or the transport). GROUPS are the
+        consistency groups of the configuration on this device, for families that keep no
+        group of their own on the array."""
+        return cls(session, name)  # type: ignore[call-arg]
 
     @abstractmethod
     def volumes(self, names: Sequence[str]) -> dict[str, VolumeInfo]:

@@ -195,6 +195,10 @@ def _ok(answer: Answer) -> bool:
 
 class Ds8000Driver(StorageDriver):
     family = "ds8000"
+
+    @classmethod
+    def configured(cls, session, name, options, groups=None) -> "Ds8000Driver":
+        return cls(session, name, groups)
     NOT_FOUND_CODES: Sequence[str] = ()        # [U] besides HTTP 404, codes that mean "no such object"
 
     def __init__(self, session: RestSession, name: str, groups: Optional[Mapping[str, GroupSpec]] = None):

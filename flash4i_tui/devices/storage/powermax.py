@@ -34,7 +34,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ...errors import DeviceError, DeviceUnreachable, SafetyRefusal, StepTimeout, ValidationError
 from ...names import powermax_device_id
-from .base import GroupSpec, GroupState, HostMapping, MappingState, StorageDriver, VolumeInfo, VolumePair
+from .base import (GroupSpec, GroupState, HostMapping, MappingState, StorageDriver, VolumeInfo, VolumePair,
+                   tuning)
 from .book import NONE, PREPARED, STOPPED, GroupBook, check_group_name, check_pairs
 from .rest import Answer, Fields, Request, RestSession, bad_answer, segment
 
@@ -213,6 +214,12 @@ def _ok(answer: Answer) -> bool:
 
 class PowerMaxDriver(StorageDriver):
     family = "powermax"
+    TUNING = ("poll_interval", "job_timeout")          # storage options, in seconds
+    NAMES = ("symmetrix_id", "api_version", "source_sg_suffix", "target_sg_suffix")
+
+    @classmethod
+    def configured(cls, session, name, options, groups=None) -> "PowerMaxDriver":
+        return cls(session, name, groups, **{k: options.get(k) for k in cls.NAMES}, **tuning(options, cls.TUNING))
 
     def __init__(self, session: RestSession, name: str, groups: Optional[Mapping[str, GroupSpec]] = None,
                  symmetrix_id: Optional[str] = None, api_version: Optional[str] = None,

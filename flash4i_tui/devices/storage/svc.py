@@ -18,7 +18,7 @@ from ...errors import DeviceError, SafetyRefusal, StepTimeout, ValidationError
 from ...names import svc_name
 from ..ssh import SshSession
 from .base import (GROUP_STATES, MAPPING_STATES, STOPPED_STATES, GroupState, HostMapping, MappingState,
-                   StorageDriver, VolumeInfo, VolumePair)
+                   StorageDriver, VolumeInfo, VolumePair, tuning)
 from .book import check_pairs, check_rate
 
 DELIM = "!"
@@ -216,6 +216,11 @@ _FCMAP_COLUMNS = ("id", "name", "source_vdisk_name", "target_vdisk_name", "group
 
 class SvcDriver(StorageDriver):
     family = "svc"
+    TUNING = ("command_timeout", "poll_interval", "cleanup_timeout")      # storage options, in seconds
+
+    @classmethod
+    def configured(cls, session, name, options, groups=None) -> "SvcDriver":
+        return cls(session, name, **tuning(options, cls.TUNING))
 
     def __init__(self, session: SshSession, name: str, command_timeout: float = 60.0, poll_interval: float = 2.0,
                  cleanup_timeout: float = 300.0):
