@@ -8,43 +8,24 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ..config.store_io import environment_record
-from .generations import run_snapshot
 from ..devices import ibmi as ibmi_cmds
 from ..devices.hmc import HmcDriver
-from ..devices.storage import svc as svc_cmds
+from ..devices.storage import driver_class
 from ..devices.storage.base import VolumePair
-from ..errors import ValidationError
 from ..store.queries import environment
 from .context import Defs
-from .functions import logs_folder
+from .functions import brms_restore_commands, logs_folder
+from .generations import run_snapshot
 from .order import order_path, status_path
 from .plan import plan_for
 
 
 def _storage_lines(defs: Defs, group: str, rate: int) -> Dict[str, List[tuple]]:
-    """The storage's command lines (svc) or requests (REST families) of each step, by step name."""
+    """The storage's command lines (svc) or requests (REST families) of each step, by step name,
+    as its driver describes them."""
     storage = defs.storage
     pairs = [VolumePair(s, t) for s, t in defs.pairs]
-    if storage.type == "svc":
-        lines = {
-            "CHECK": [svc_cmds.cmd_lsvdisk(v) for pair in defs.pairs for v in pair] + [svc_cmds.cmd_lshostvdiskmap()],
-            "PREPARE_FLASH": [svc_cmds.cmd_lsfcconsistgrp(group), svc_cmds.cmd_lsfcmap(group),
-                              svc_cmds.cmd_mkfcconsistgrp(group) + "   (if missing)"]
-            + [svc_cmds.cmd_mkfcmap(s, t, group, rate) + "   (if missing)" for s, t in defs.pairs]
-            + [svc_cmds.cmd_prestart(group) + "   (then polled until prepared)"],
-            "FLASH": [svc_cmds.cmd_start(group)],
-            "FINISH": [svc_cmds.cmd_lsvdisk(t) for t in defs.targets],
-        }
-    elif storage.type == "ds8000":
-        from ..devices.storage import ds8000
-        lines = ds8000.plan_requests(group, pairs, rate, storage.user)
-    elif storage.type == "powermax":
-        from ..devices.storage import powermax
-        options = storage.options or {}
-        lines = powermax.plan_requests(group, pairs, rate, options.get("symmetrix_id"), options.get("api_version"),
-                                       options.get("source_sg_suffix"), options.get("target_sg_suffix"))
-    else:
-        raise ValidationError(f"storage type {storage.type!r} has no driver")
+    lines = driver_class(storage.type).plan_commands(group, pairs, rate, storage.user, storage.options or {})
     return {step: [(storage.name, line) for line in step_lines] for step, step_lines in lines.items()}
 
 
@@ -94,9 +75,7 @@ def describe_plan(env_name: str) -> dict:
                          + f"   (polled until Running 00000000, at most {env['ipl_timeout']}s)")],
         "FUNCTION": [(clone.name, f"sftp get {status_path(0).replace('run0', 'run<id>')} (the agent's progress, "
                                   f"until {env['function']} ends)")]
-        + ([(src.name, ibmi(f"RSTLIB SAVLIB(QUSRBRM) DEV(*SAVF) SAVF({env['brms']['save_file']}) MBROPT(*ALL) "
-                            "ALWOBJDIF(*ALL)")),
-            (src.name, ibmi(f"INZBRM OPTION({env['brms']['option']}) STATE({env['brms']['state_end_process']})"))]
+        + ([(src.name, ibmi(cl)) for cl in brms_restore_commands(env["brms"], env["brms"]["save_file"])]
            if defs.function == "*BRMS" else []),
         "COLLECT_LOGS": [(clone.name, "db2util: QSYS2.HISTORY_LOG_INFO since the flash; QSYS2.JOBLOG_INFO of the "
                                       "function's job; sftp get the agent's log"),

@@ -152,6 +152,13 @@ def _fail(ctx: RunContext, status: dict) -> None:
     raise DeviceError(ctx.defs.clone.name, f"agent {status.get('phase', '')}".strip(), message)
 
 
+def brms_restore_commands(brms: dict, save_file: str) -> tuple:
+    """The CL that puts the clone's BRMS history into production's QUSRBRM and ends the BRMS
+    FlashCopy process there: what the run sends and what `flash4i plan` shows."""
+    return (cl_command("RSTLIB", SAVLIB="QUSRBRM", DEV="*SAVF", SAVF=save_file, MBROPT="*ALL", ALWOBJDIF="*ALL"),
+            cl_command("INZBRM", OPTION=brms["option"], STATE=brms["state_end_process"]))
+
+
 def brms_on_production(ctx: RunContext, status: dict) -> str:
     """Bring the clone's QUSRBRM back to production, restore it, end the FlashCopy process."""
     brms = ctx.defs.env["brms"]
@@ -166,9 +173,9 @@ def brms_on_production(ctx: RunContext, status: dict) -> str:
     _cl_tolerating(prod, cl_command("CRTSAVF", FILE=f"{lib}/{savf}"), "CPF5813")
     prod.cl(cl_command("CLRSAVF", FILE=f"{lib}/{savf}"))
     prod.write_file(path, data)
-    prod.cl(cl_command("RSTLIB", SAVLIB="QUSRBRM", DEV="*SAVF", SAVF=f"{lib}/{savf}", MBROPT="*ALL",
-                       ALWOBJDIF="*ALL"), timeout=ctx.bounded(3600))
-    prod.cl(cl_command("INZBRM", OPTION=brms["option"], STATE=brms["state_end_process"]), timeout=ctx.bounded(1800))
+    restore, end_process = brms_restore_commands(brms, save_file)
+    prod.cl(restore, timeout=ctx.bounded(3600))
+    prod.cl(end_process, timeout=ctx.bounded(1800))
     return f"QUSRBRM ({len(data)} bytes) restored on {ctx.defs.source.name}; INZBRM {brms['state_end_process']}"
 
 

@@ -22,17 +22,21 @@ FAMILIES = families.NAMES
 ACTIVATING_FAMILIES = families.named(activating=True)
 
 
+def driver_class(family: str) -> type:
+    """The driver class of storage type FAMILY (from the family registry)."""
+    known = families.FAMILIES.get(family)
+    if known is None:
+        raise ValidationError(f"storage type {family!r} has no driver (available: {', '.join(FAMILIES)})")
+    module, cls = known.driver.split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
 def driver_for(family: str, session: Any, name: str, options: Optional[Mapping[str, Any]] = None,
                groups: Optional[Mapping[str, GroupSpec]] = None) -> StorageDriver:
     """The driver of storage type FAMILY for device NAME over SESSION: an SshSession for svc, a
     RestSession for ds8000 and powermax. GROUPS are the consistency groups of the configuration
     on this device (the REST families need them; svc reads its groups from the array)."""
-    known = families.FAMILIES.get(family)
-    if known is None:
-        raise ValidationError(f"storage type {family!r} has no driver (available: {', '.join(FAMILIES)})")
-    module, cls = known.driver.split(":")
-    driver = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
-    return driver.configured(session, name, options or {}, groups)
+    return driver_class(family).configured(session, name, options or {}, groups)
 
 
 def connect(family: str, endpoint: Endpoint, options: Optional[Mapping[str, Any]],
@@ -55,4 +59,4 @@ def connect(family: str, endpoint: Endpoint, options: Optional[Mapping[str, Any]
 
 
 __all__ = ["ACTIVATING_FAMILIES", "FAMILIES", "GroupSpec", "REST_FAMILIES", "SSH_FAMILIES", "StorageDriver",
-           "connect", "driver_for"]
+           "connect", "driver_class", "driver_for"]

@@ -100,6 +100,13 @@ class StorageDriver(ABC):
         group of their own on the array."""
         return cls(session, name)  # type: ignore[call-arg]
 
+    @classmethod
+    def plan_commands(cls, group: str, pairs: Sequence["VolumePair"], rate: int, user: str,
+                          options: Mapping[str, Any]) -> dict[str, list[str]]:
+        """The command lines (or REST requests) each storage step of a run sends, by step name,
+        for `flash4i plan`: no device is touched."""
+        raise NotImplementedError(f"{cls.__name__} does not plan its commands")
+
     @abstractmethod
     def volumes(self, names: Sequence[str]) -> dict[str, VolumeInfo]:
         """The named volumes; names that do not exist are absent from the result."""

@@ -199,6 +199,10 @@ class Ds8000Driver(StorageDriver):
     @classmethod
     def configured(cls, session, name, options, groups=None) -> "Ds8000Driver":
         return cls(session, name, groups)
+
+    @classmethod
+    def plan_commands(cls, group, pairs, rate, user, options) -> Dict[str, List[str]]:
+        return plan_requests(group, pairs, rate, user)
     NOT_FOUND_CODES: Sequence[str] = ()        # [U] besides HTTP 404, codes that mean "no such object"
 
     def __init__(self, session: RestSession, name: str, groups: Optional[Mapping[str, GroupSpec]] = None):

@@ -221,6 +221,11 @@ class PowerMaxDriver(StorageDriver):
     def configured(cls, session, name, options, groups=None) -> "PowerMaxDriver":
         return cls(session, name, groups, **{k: options.get(k) for k in cls.NAMES}, **tuning(options, cls.TUNING))
 
+    @classmethod
+    def plan_commands(cls, group, pairs, rate, user, options) -> Dict[str, List[str]]:
+        return plan_requests(group, pairs, rate, options.get("symmetrix_id"), options.get("api_version"),
+                             options.get("source_sg_suffix"), options.get("target_sg_suffix"))
+
     def __init__(self, session: RestSession, name: str, groups: Optional[Mapping[str, GroupSpec]] = None,
                  symmetrix_id: Optional[str] = None, api_version: Optional[str] = None,
                  source_sg_suffix: Optional[str] = None, target_sg_suffix: Optional[str] = None,

@@ -222,6 +222,17 @@ class SvcDriver(StorageDriver):
     def configured(cls, session, name, options, groups=None) -> "SvcDriver":
         return cls(session, name, **tuning(options, cls.TUNING))
 
+    @classmethod
+    def plan_commands(cls, group, pairs, rate, user, options) -> Dict[str, List[str]]:
+        return {
+            "CHECK": [cmd_lsvdisk(v) for p in pairs for v in (p.source, p.target)] + [cmd_lshostvdiskmap()],
+            "PREPARE_FLASH": [cmd_lsfcconsistgrp(group), cmd_lsfcmap(group), cmd_mkfcconsistgrp(group) + "   (if missing)"]
+            + [cmd_mkfcmap(p.source, p.target, group, rate) + "   (if missing)" for p in pairs]
+            + [cmd_prestart(group) + "   (then polled until prepared)"],
+            "FLASH": [cmd_start(group)],
+            "FINISH": [cmd_lsvdisk(p.target) for p in pairs],
+        }
+
     def __init__(self, session: SshSession, name: str, command_timeout: float = 60.0, poll_interval: float = 2.0,
                  cleanup_timeout: float = 300.0):
         self.session, self.name = session, name
