@@ -207,6 +207,9 @@ class Flash4iApp(App):
             return LogViewPanel(int(values["RUN"]), values.get("LOG", "*QHST").lstrip("*"))
         if name == "WRKFLDFN":
             return WrkFlDfnPanel()
+        if name == "WRKFLRCVP":
+            from .wrkflrcvp import WrkFlRcvpPanel
+            return WrkFlRcvpPanel(values["ENV"])
         raise CommandError(f"CPD0030 Command {name} not found.")
 
     def run_command(self, text: str, origin: Panel) -> bool:
@@ -222,6 +225,8 @@ class Flash4iApp(App):
                 self.start_environment(cmd.values["ENV"], origin)
             elif cmd.name == "ENDFLRUN":
                 self.end_run(int(cmd.values["RUN"]), origin)
+            elif cmd.name == "WRKFLRCVP":
+                self.work_with_recovery_points(cmd.values["ENV"], origin)
             else:
                 origin.open(self.panel_for(cmd.name, cmd.values))
         except CommandError as exc:
@@ -271,6 +276,17 @@ class Flash4iApp(App):
                 then(EXIT)          # a refused start ends the option processing, as a 5250 error does
 
         self.store_job(work, done, failed, description=f"start {env_name}")
+
+    def work_with_recovery_points(self, env_name: str, origin: Panel) -> None:
+        """WRKFLRCVP typed on a panel: its panel once the environment is known to keep generations;
+        otherwise the reason on ORIGIN's message line, rather than an empty panel."""
+        from .wrkflrcvp import WrkFlRcvpPanel, check_environment
+
+        def done(_: Any) -> None:
+            if origin.is_attached:
+                origin.open(WrkFlRcvpPanel(env_name))
+        self.store_job(lambda: check_environment(env_name), done, lambda exc: self.report_error(exc, origin),
+                       description=f"check {env_name}")
 
     def start_worker(self) -> str:
         """Call the ensure-worker hook (in a worker thread); a note for the operator if it failed."""

@@ -67,6 +67,8 @@ COMMANDS: Dict[str, CommandSpec] = {spec.name: spec for spec in (
         Param("LOG", "Log", kind="choice", choices=("*QHST", "*JOBLOG", "*INTERNAL", "*AGENT"),
               default="*QHST"),)),
     CommandSpec("WRKFLDFN", "Work with Flash Definitions"),
+    CommandSpec("WRKFLRCVP", "Work with Flash Recovery Points", (
+        Param("ENV", "Environment", required=True),)),
 )}
 
 

@@ -3,7 +3,6 @@ run takes, what the array holds afterwards, and the emergency boot of one genera
 the lab's own state (the volumes' contents, the partitions' states), not by the store alone."""
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -11,40 +10,13 @@ import pytest
 from flash4i_tui.cli import main
 from flash4i_tui.config.schema import validate
 from flash4i_tui.config.yamlsrc import dump_yaml, load_yaml
-from flash4i_tui.config.store_io import import_config, load_config_file
 from flash4i_tui.engine import rcvpnt
 from flash4i_tui.engine.generations import listing
 from flash4i_tui.engine.order import order_path
 from flash4i_tui.errors import ConfigError, SafetyRefusal
-from flash4i_tui.lab.server import Lab, load_topology
-from flash4i_tui.store import open_store
+from flash4i_tui.lab.server import Lab
 
-from .conftest import LAB_SPEED, ibmi_state, lpar, run_now
-
-GENERATIONS = 4
-GEN_VOLUMES = [[f"RG{k}_00{i}" for k in range(1, GENERATIONS + 1)] for i in range(1, 5)]   # per pair
-
-
-def _topology() -> dict:
-    """The shipped lab, with generation volumes on the array and RCVPNT keeping two generations."""
-    topo = copy.deepcopy(load_topology())
-    array = topo["storage"][0]
-    array["volumes"] += [{"name": v, "size_gib": 80, "thin": True} for targets in GEN_VOLUMES for v in targets]
-    env = next(e for e in topo["flash4i"]["environments"] if e["name"] == "RCVPNT")
-    env["generations"] = GENERATIONS
-    for pair, targets in zip(env["volumes"], GEN_VOLUMES):
-        pair["targets"] = targets
-    return topo
-
-
-@pytest.fixture
-def gen_lab(tmp_path):
-    with Lab(_topology(), tmp_path / "lab", speed=LAB_SPEED) as running:
-        config = running.write_config(tmp_path / "lab.yaml")
-        db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-        import_config(load_config_file(config))
-        yield running
-        db.close()
+from .conftest import GEN_VOLUMES, GENERATIONS, ibmi_state, lpar, run_now
 
 
 def _run_id_on(lab: Lab, volume: str) -> int:
