@@ -26,7 +26,6 @@ COMMAND_MODULES = (
     "flash4i_tui.cli.monitor",
     "flash4i_tui.cli.lab",
     "flash4i_tui.cli.demo",
-    "flash4i_tui.cli.serve",
     "flash4i_tui.cli.tui",
 )
 

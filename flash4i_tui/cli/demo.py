@@ -23,7 +23,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Start the lab in the background, import its configuration into a demo store, open the panels."""
     from ..config.store_io import import_config, load_config_file
     demo = private_dir(data_dir() / "demo")
-    suffix = "" if args.storage == "svc" else f"-{args.storage}"      # svc keeps the names it always had
+    suffix = _suffix(args.storage)
     state_dir = demo / f"lab{suffix}"
     if args.stop:
         return _stop_lab(state_dir)
@@ -44,6 +44,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.system_name = "FLASHLAB"
     args.greeting = "Lab ready. Type 1 next to an environment and press Enter to start a run."
     return cmd_tui(args)
+
+
+def _suffix(storage: str) -> str:
+    """What the demo's files of STORAGE's datacenter are told apart by (svc keeps the names it always had)."""
+    return "" if storage == "svc" else f"-{storage}"
 
 
 def _lab_secrets(env_file: Path) -> dict:
@@ -96,7 +101,7 @@ def _stop_lab(state_dir: Path) -> int:
 
 def _install_agent(args: argparse.Namespace, demo: Path) -> None:
     """Install the clone agent on the demo's production partition once (needed by *BRMS, *SAVE21, *USER)."""
-    marker = demo / f"agent-installed{'' if args.storage == 'svc' else '-' + args.storage}"
+    marker = demo / f"agent-installed{_suffix(args.storage)}"
     if marker.exists():
         return
     from ..engine.agentctl import install_agent

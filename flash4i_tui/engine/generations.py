@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from ..config.schema import generation_group
 from ..store import models as m
-from ..store.db import utcnow, write_transaction
+from ..store.db import utcnow
 
 
 def generations_of(env: m.Environment) -> int:
@@ -106,8 +106,3 @@ def listing(env: m.Environment) -> List[dict]:
 def newest_generation(env: m.Environment) -> Optional[int]:
     taken = [(p.taken_at, k) for k, p in points(env).items() if p.taken_at is not None and k <= generations_of(env)]
     return max(taken)[1] if taken else None
-
-
-def write(fn) -> None:
-    with write_transaction():
-        fn()

@@ -74,27 +74,31 @@ class ControlServer:
                 else:
                     self._send(404, {"error": f"no such resource {url.path}"})
 
+            def _yaml_body(self, parse, what: str):
+                """The request's YAML body through PARSE; None (400 sent) when it is not valid."""
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
+                try:
+                    return parse(yaml.safe_load(body))
+                except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+                    self._send(400, {"error": f"invalid {what}: {exc}"})
+                    return None
+
             def do_PUT(self) -> None:
-                if urlparse(self.path).path == "/latency":
-                    body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
-                    try:
-                        latency = Latency.parse(yaml.safe_load(body))
-                    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-                        self._send(400, {"error": f"invalid latency: {exc}"})
+                path = urlparse(self.path).path
+                if path == "/latency":
+                    latency = self._yaml_body(Latency.parse, "latency")
+                    if latency is None:
                         return
                     control.world.latency.replace(latency)
                     control.world.record("latency", f"latency replaced through the control API "
                                                     f"(rtt {latency.rtt or 0}, {len(latency.commands)} command delays)")
                     self._send(200, control.world.latency.as_dict())
                     return
-                if urlparse(self.path).path != "/faults":
+                if path != "/faults":
                     self._send(404, {"error": "no such resource"})
                     return
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode()
-                try:
-                    rules = FaultRules.parse(yaml.safe_load(body) or [])
-                except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-                    self._send(400, {"error": f"invalid fault rules: {exc}"})
+                rules = self._yaml_body(lambda data: FaultRules.parse(data or []), "fault rules")
+                if rules is None:
                     return
                 control.world.faults.replace(rules)
                 control.world.record("fault", f"fault rules replaced through the control API ({len(rules.rules)} "

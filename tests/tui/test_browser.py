@@ -355,7 +355,7 @@ def test_the_panels_in_a_browser_on_the_lab(lab, lab_store, tmp_path):
 # ------------------------------------------------------------------ the gate, without a browser
 
 def test_the_token_gate_keeps_only_hashes():
-    from flash4i_tui.serve import TokenGate
+    from screens.web import TokenGate
     gate, token = TokenGate.generate()
     assert len(token) >= 40
     assert token not in repr(vars(gate)) and token.encode() not in repr(vars(gate)).encode()
@@ -375,7 +375,7 @@ def test_serve_refuses_another_host_without_tls(capsys):
 
 
 def test_the_panels_command_carries_no_secret(monkeypatch):
-    from flash4i_tui.serve import is_loopback, panel_command
+    from screens.web import is_loopback, panel_command
     monkeypatch.setenv("FLASH4I_DB", "postgresql://op:secret@db/flash4i")
     assert panel_command().endswith("-m flash4i_tui tui") and "secret" not in panel_command()
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
@@ -386,7 +386,7 @@ async def test_every_route_needs_the_session(tmp_path, caplog):
     pytest.importorskip("textual_serve")
     import aiohttp
 
-    from flash4i_tui.serve import FKEY_SEQUENCES, TokenGate, make_server
+    from screens.web import FKEY_SEQUENCES, TokenGate, make_server
     gate, token = TokenGate.generate()
     server = make_server(gate, f"sqlite:///{tmp_path / 's.db'}", port=0, command="true")
     caplog.set_level("INFO")

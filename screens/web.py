@@ -34,7 +34,7 @@ import sys
 from typing import Any, Dict, List, Optional, Set
 from urllib.parse import urlencode, urlsplit
 
-from .errors import ValidationError
+from flash4i_tui.errors import ValidationError
 
 log = logging.getLogger("flash4i.serve")
 
