@@ -151,54 +151,6 @@ def ifs_path(value: str) -> str:
     return value
 
 
-# ---------------------------------------------------------------- CL command building
-
-_CL_TOKEN = re.compile(r"[A-Z0-9*$#@_./]+")
-
-
-class ClStr(str):
-    """A value to be sent as a quoted CL string literal ('...')."""
-
-
-def cl_string(value: str) -> str:
-    """Quote a value as a CL character literal. Refuses control characters (newlines)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationError(f"{_show(value)} contains control characters and cannot be sent to IBM i")
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _cl_value(value: object) -> str:
-    if isinstance(value, ClStr):
-        return cl_string(value)
-    if isinstance(value, bool):
-        return "*YES" if value else "*NO"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        inner = " ".join(_cl_value(v) if not isinstance(v, (list, tuple)) else f"({_cl_value(v)})" for v in value)
-        return inner
-    text = str(value)
-    if not _CL_TOKEN.fullmatch(text):
-        raise ValidationError(f"{_show(text)} cannot be used as an unquoted CL value")
-    return text
-
-
-def cl_command(command: str, **params: object) -> str:
-    """Build `CMD KW(value) ...` from values that are names, special values, ints or ClStr.
-
-    A value that is not a safe token and not a ClStr is refused, so a configuration value
-    can never close a parenthesis or start a second command.
-    """
-    if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}(/[A-Z][A-Z0-9]{0,9})?", command):
-        raise ValidationError(f"{_show(command)} is not a CL command name")
-    parts = [command]
-    for key, value in params.items():
-        if value is None:
-            continue
-        parts.append(f"{key}({_cl_value(value)})")
-    return " ".join(parts)
-
-
 CRON_MAX = 255          # the store's column
 
 

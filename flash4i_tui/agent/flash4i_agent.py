@@ -175,9 +175,79 @@ def messages_of(*texts):
     return found
 
 
+class ClRefused(ClFailed):
+    """A command the agent will not build from these values (handled as a failed command)."""
+
+    def __init__(self, why):
+        super().__init__("", "", why)
+
+    def __str__(self):
+        return self.text
+
+
+# ---------------------------------------------------------------- CL command building
+# The agent's own copy of flash4i_tui/cl.py (it imports nothing of flash4i): same rules, same
+# text; tests/test_cl.py runs one table of cases against both. Names and special values are
+# IBMI_NAME and SPECIAL_VALUE (below, with the order's checks).
+
+CL_COMMAND = re.compile(r"(?:[A-Z$#@][A-Z0-9$#@_]{0,9}/)?[A-Z$#@][A-Z0-9$#@_]{0,9}")
+CL_KEYWORD = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+CL_WORD_RULE = ("an IBM i name (A-Z 0-9 $ # @ _, at most 10 characters, first not a digit), a qualified "
+                "name LIB/OBJ or a special value *VALUE")
+
+
+class ClStr(str):
+    """A value to be sent as a quoted CL character literal ('...')."""
+
+
+class ClCommand(str):
+    """A command built by cl_command: it may be the value of another command's parameter."""
+
+
 def cl_string(value):
-    """A CL character literal."""
-    return "'" + str(value).replace("'", "''") + "'"
+    """VALUE as a CL character literal: apostrophes doubled, control characters refused."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ClRefused("%r contains control characters and cannot be sent to IBM i" % (value,))
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cl_word(text, where):
+    parts = text.split("/")
+    if len(parts) <= 2 and all(IBMI_NAME.fullmatch(p) or SPECIAL_VALUE.fullmatch(p) for p in parts):
+        return text
+    raise ClRefused("%s: %r is not %s" % (where, text, CL_WORD_RULE))
+
+
+def _cl_value(value, where):
+    if isinstance(value, ClCommand):
+        return value
+    if isinstance(value, ClStr):
+        return cl_string(value)
+    if isinstance(value, bool):
+        return "*YES" if value else "*NO"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ClRefused("%s: an empty list cannot be sent" % where)
+        return " ".join("(%s)" % _cl_value(v, where) if isinstance(v, (list, tuple)) else _cl_value(v, where)
+                        for v in value)
+    if isinstance(value, str):
+        return _cl_word(value, where)
+    raise ClRefused("%s: %r (%s) is not a CL value" % (where, value, type(value).__name__))
+
+
+def cl_command(command, **params):
+    """`COMMAND KW(value) ...` from PARAMS, in their order (the rules of flash4i_tui/cl.py)."""
+    if not isinstance(command, str) or not CL_COMMAND.fullmatch(command):
+        raise ClRefused("%r is not a CL command name" % (command,))
+    parts = [command]
+    for keyword, value in params.items():
+        if not CL_KEYWORD.fullmatch(keyword):
+            raise ClRefused("%s: %r is not a CL keyword" % (command, keyword))
+        if value is not None:
+            parts.append("%s(%s)" % (keyword, _cl_value(value, "%s %s" % (command, keyword))))
+    return ClCommand(" ".join(parts))
 
 
 def iso(moment):
@@ -322,19 +392,20 @@ class Agent:
         return {str(r["JOB_NAME_SHORT"]).strip() for r in rows}
 
     def exists(self, obj, obj_type):
-        return self.host.cl("CHKOBJ OBJ(%s) OBJTYPE(%s)" % (obj, obj_type))[0] == 0
+        return self.host.cl(cl_command("CHKOBJ", OBJ=obj, OBJTYPE=obj_type))[0] == 0
 
     def decide(self, action, why):
         """Tell the wrapper what to do (data area FLASH4I/FLSTRACT)."""
         self.log("decision %s: %s" % (action, why))
-        self.try_cl("CHGDTAARA DTAARA(%s) VALUE(%s)" % (ACTION_AREA, cl_string(action)))
+        self.try_cl(cl_command("CHGDTAARA", DTAARA=ACTION_AREA, VALUE=ClStr(action)))
         return EXIT_CHAIN if action == CHAIN else EXIT_HOLD
 
     def tell_operator(self, text):
         """A message to QSYSOPR and to the history log."""
-        text = ("flash4i agent: " + text)[:500]
-        self.try_cl("SNDMSG MSG(%s) TOUSR(*SYSOPR)" % cl_string(text))
-        self.try_cl("SNDMSG MSG(%s) TOMSGQ(QSYS/QHST)" % cl_string(text))
+        # a reason may quote a device's answer: its line breaks become spaces, so the message is sent
+        text = ClStr(re.sub(r"[\x00-\x1f\x7f]", " ", "flash4i agent: " + text)[:500])
+        self.try_cl(cl_command("SNDMSG", MSG=text, TOUSR="*SYSOPR"))
+        self.try_cl(cl_command("SNDMSG", MSG=text, TOMSGQ="QSYS/QHST"))
 
     # ================================================================== at IPL
 
@@ -366,7 +437,10 @@ class Agent:
             self.report(state="restricted", message=why, **run_status)
         self.try_cl("ENDTCP OPTION(*IMMED)")
         for name in sorted(self.active_subsystems() - {self.controlling()}):
-            self.try_cl("ENDSBS SBS(%s) OPTION(*IMMED)" % name)
+            try:
+                self.try_cl(cl_command("ENDSBS", SBS=name, OPTION="*IMMED"))
+            except ClRefused as refused:        # nothing may stop the hold
+                self.log(str(refused))
         self.tell_operator("kept in restricted state: %s" % why)
         return self.decide(HOLD, why)
 
@@ -470,11 +544,11 @@ class Agent:
                 self.cl("ENDJS OPTION(*MONITOR)")
             else:
                 self.log("the Advanced Job Scheduler is not installed (no library QIJS)")
-        self.cl("CHGNETA SYSNAME(%s)" % clone["system_name"])
+        self.cl(cl_command("CHGNETA", SYSNAME=clone["system_name"]))
         self.replace_interfaces(order)
         # the next IPL must run the agent again and start no address by itself
         if qualified(self.system_value("QSTRUPPGM")) != WRAPPER:
-            self.cl("CHGSYSVAL SYSVAL(QSTRUPPGM) VALUE(%s)" % cl_string(sysval_form(WRAPPER)))
+            self.cl(cl_command("CHGSYSVAL", SYSVAL="QSTRUPPGM", VALUE=ClStr(sysval_form(WRAPPER))))
         self.cl("CHGIPLA STRTCP(*NO)")
 
     def replace_interfaces(self, order):
@@ -485,18 +559,18 @@ class Agent:
             if line.startswith("*LOOPBACK") or address.startswith("127.") or address in wanted:
                 continue
             if row.get("INTERFACE_STATUS") == "ACTIVE":
-                self.cl("ENDTCPIFC INTNETADR(%s)" % cl_string(address))
-            self.cl("RMVTCPIFC INTNETADR(%s)" % cl_string(address))
+                self.cl(cl_command("ENDTCPIFC", INTNETADR=ClStr(address)))
+            self.cl(cl_command("RMVTCPIFC", INTNETADR=ClStr(address)))
         present = {r["INTERNET_ADDRESS"] for r in rows}
         for address, iface in sorted(wanted.items()):
             if address in present:
-                self.cl("CHGTCPIFC INTNETADR(%s) AUTOSTART(*YES)" % cl_string(address))
+                self.cl(cl_command("CHGTCPIFC", INTNETADR=ClStr(address), AUTOSTART="*YES"))
             else:
-                self.cl("ADDTCPIFC INTNETADR(%s) LIND(%s) SUBNETMASK(%s) AUTOSTART(*YES)" % (
-                    cl_string(address), iface["line"], cl_string(iface["subnet_mask"])), ALREADY["ADDTCPIFC"])
+                self.cl(cl_command("ADDTCPIFC", INTNETADR=ClStr(address), LIND=iface["line"],
+                                   SUBNETMASK=ClStr(iface["subnet_mask"]), AUTOSTART="*YES"), ALREADY["ADDTCPIFC"])
         route = order["clone"].get("default_route")
         if route:
-            self.cl("ADDTCPRTE RTEDEST(*DFTROUTE) SUBNETMASK(*NONE) NEXTHOP(%s)" % cl_string(route),
+            self.cl(cl_command("ADDTCPRTE", RTEDEST="*DFTROUTE", SUBNETMASK="*NONE", NEXTHOP=ClStr(route)),
                     ALREADY["ADDTCPRTE"])
 
     # ------------------------------------------------------------------ after the restart
@@ -541,19 +615,19 @@ class Agent:
         active = self.active_subsystems()
         for name in order.get("start_subsystems") or CLONE_SUBSYSTEMS:
             if name not in active:
-                self.cl("STRSBS SBSD(%s)" % name, ALREADY["STRSBS"])
+                self.cl(cl_command("STRSBS", SBSD=name), ALREADY["STRSBS"])
         # only the clone's own interfaces, and only the SSH server (the engine reads status and logs)
         self.cl("STRTCP STRSVR(*NO) STRIFC(*NO)", ALREADY["STRTCP"])
         for address in addresses:
-            self.cl("STRTCPIFC INTNETADR(%s)" % cl_string(address), ALREADY["STRTCPIFC"])
+            self.cl(cl_command("STRTCPIFC", INTNETADR=ClStr(address)), ALREADY["STRTCPIFC"])
         self.cl("STRTCPSVR SERVER(*SSHD)")
         self.report(phase="STARTED", progress=35,
                     message="clone up as %s on %s" % (order["clone"]["system_name"], ", ".join(addresses)))
 
     def submit_function(self, order):
-        command = "QSH CMD(%s)" % cl_string("%s %s function %d" % (PYTHON, AGENT_FILE, order["run_id"]))
-        msg_id, text = self.cl("SBMJOB CMD(%s) JOB(%s) JOBQ(%s)" % (
-            command, FUNCTION_JOB_NAME, order.get("function_job_queue") or FUNCTION_JOB_QUEUE))
+        command = cl_command("QSH", CMD=ClStr("%s %s function %d" % (PYTHON, AGENT_FILE, order["run_id"])))
+        msg_id, text = self.cl(cl_command("SBMJOB", CMD=command, JOB=FUNCTION_JOB_NAME,
+                                          JOBQ=order.get("function_job_queue") or FUNCTION_JOB_QUEUE))
         match = JOB.search(text)
         return match.group(1) if match else ""
 
@@ -601,7 +675,7 @@ class Agent:
         user = order.get("user") or {}
         commands = list(user.get("commands") or [])
         if user.get("program"):
-            commands.append("CALL PGM(%s)" % user["program"])
+            commands.append(cl_command("CALL", PGM=user["program"]))
         ok, results = self.run_list(commands, 45, 95)
         if ok:
             return "succeeded", "%d user commands ran on %s" % (len(results), order["clone"]["system_name"])
@@ -613,19 +687,21 @@ class Agent:
         brms = order.get("brms") or {}
         option = brms.get("option") or "*FLASHCOPY"
         groups = list(brms.get("control_groups") or [])
-        steps = ["INZBRM OPTION(%s) STATE(%s)" % (option, brms.get("state_start_backup") or "*STRBKU")]
-        steps += ["STRBKUBRM CTLGRP(%s) SBMJOB(*NO)" % group for group in groups]
-        steps += ["INZBRM OPTION(%s) STATE(%s)" % (option, brms.get("state_end_backup") or "*ENDBKU")]
+        steps = [cl_command("INZBRM", OPTION=option, STATE=brms.get("state_start_backup") or "*STRBKU")]
+        steps += [cl_command("STRBKUBRM", CTLGRP=group, SBMJOB="*NO") for group in groups]
+        steps += [cl_command("INZBRM", OPTION=option, STATE=brms.get("state_end_backup") or "*ENDBKU")]
         ok, results = self.run_list(steps, 45, 85)
         if not ok:
             bad = results[-1]
             return "failed", "BRMS: %s failed (%s %s)" % (bad["command"], bad["msg_id"], bad["text"])
         lib, _, savf = (brms.get("save_file") or "FLASH4I/QUSRBRM").partition("/")
-        self.cl("CRTLIB LIB(%s)" % lib, ALREADY["CRTLIB"])
-        if not self.exists("%s/%s" % (lib, savf), "*FILE"):
-            self.cl("CRTSAVF FILE(%s/%s)" % (lib, savf), ALREADY["CRTSAVF"])
-        self.cl("CLRSAVF FILE(%s/%s)" % (lib, savf))
-        self.cl("SAVLIB LIB(QUSRBRM) DEV(*SAVF) SAVF(%s/%s) OMITOBJ((*ALL *JRN) (*ALL *JRNRCV))" % (lib, savf))
+        save_file = "%s/%s" % (lib, savf)
+        self.cl(cl_command("CRTLIB", LIB=lib), ALREADY["CRTLIB"])
+        if not self.exists(save_file, "*FILE"):
+            self.cl(cl_command("CRTSAVF", FILE=save_file), ALREADY["CRTSAVF"])
+        self.cl(cl_command("CLRSAVF", FILE=save_file))
+        self.cl(cl_command("SAVLIB", LIB="QUSRBRM", DEV="*SAVF", SAVF=save_file,
+                           OMITOBJ=[("*ALL", "*JRN"), ("*ALL", "*JRNRCV")]))
         self.report(brms_save_file="%s/%s" % (lib, savf), progress=95)
         return "succeeded", "BRMS control groups %s saved; QUSRBRM in save file %s/%s" % (
             ", ".join(groups), lib, savf)

@@ -5,8 +5,8 @@
   carrying every message and the escape id; any other status is a DeviceError.
 - `sql()` runs `/QOpenSys/pkgs/bin/db2util '<SQL>' -o json -p <params>` and accepts only
   `{"records":[{...}, ...]}`; anything else is a DeviceError naming the statement.
-- Commands built from configuration values go through `flash4i_tui.names` and `cl_command()`
-  (module-level builders, so `flash4i plan` can print the exact CL without a device); the shell
+- Commands built from configuration values go through `flash4i_tui.cl.cl_command()`, the one CL
+  builder (module-level builders, so `flash4i plan` can print the exact CL without a device); the shell
   line is always built with shlex.quote.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import paramiko
 
 from .. import names
+from ..cl import cl_command
 from ..errors import DeviceError, DeviceUnreachable, ValidationError
 from .ssh import CommandResult, SshSession
 
@@ -80,7 +81,7 @@ def _asp(asp: str) -> str:
 
 
 def force_write_command(asp: str = "*SYSBAS") -> str:
-    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*FRCWRT")
+    return cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*FRCWRT")
 
 
 def suspend_command(timeout: int, action: str, asp: str = "*SYSBAS") -> str:
@@ -90,11 +91,11 @@ def suspend_command(timeout: int, action: str, asp: str = "*SYSBAS") -> str:
                               f"({SUSPEND_TIMEOUT[0]}-{SUSPEND_TIMEOUT[1]} seconds)")
     if action not in SUSPEND_ACTIONS:
         raise ValidationError(f"{action!r} is not a valid suspend timeout action ({', '.join(SUSPEND_ACTIONS)})")
-    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*SUSPEND", SSPTIMO=timeout, SSPTIMOACN=action)
+    return cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*SUSPEND", SSPTIMO=timeout, SSPTIMOACN=action)
 
 
 def resume_command(asp: str = "*SYSBAS") -> str:
-    return names.cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*RESUME")
+    return cl_command("CHGASPACT", ASPDEV=_asp(asp), OPTION="*RESUME")
 
 
 def quiesce_commands(timeout: int, action: str, asps: Sequence[str] = ("*SYSBAS",)) -> List[str]:

@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from ..agent import flash4i_agent as agent
 from ..errors import DeviceError, Flash4iError, NotFound, SafetyRefusal, ValidationError
-from ..names import ClStr, cl_command
+from ..cl import ClStr, cl_command
 from ..resources import data_file
 from ..store import models as m
 from ..store.db import utcnow

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, List, Optional
 
 from ..errors import DeviceError, Flash4iError, StepTimeout
-from ..names import cl_command
+from ..cl import cl_command
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
 from .context import Defs, RunContext

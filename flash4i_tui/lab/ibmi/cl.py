@@ -388,7 +388,8 @@ def _single(param: Param, kind: str, node: Node) -> Any:
             return _single(param, kind, node.items[0])
         raise _bad("CPD0085", kw=param.keyword)
     text = str(node)
-    if not isinstance(node, Quoted) and text.startswith("*"):
+    # *LIBL/PGM is a qualified name whose library is a special value, not a special value itself
+    if not isinstance(node, Quoted) and text.startswith("*") and not (kind == "qual" and "/" in text):
         if text in param.specials:
             return text
         if kind != "str" or param.specials:
