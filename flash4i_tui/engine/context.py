@@ -165,19 +165,15 @@ class RunContext:
         return self.driver(f"hmc:{endpoint.name}", lambda: HmcDriver(self.sessions.get(endpoint), endpoint.name))
 
     def storage(self):
-        from ..devices.storage import REST_FAMILIES, GroupSpec, connect
+        from ..devices.storage import GroupSpec, connect
         from ..devices.storage.base import VolumePair
         storage, env = self.defs.storage, self.defs.env
         group = {env["consistency_group"]: GroupSpec(tuple(VolumePair(s, t) for s, t in self.defs.pairs),
                                                      env["copy"]["rate"])}
 
-        def make():
-            driver = connect(storage.type, storage_endpoint(storage), storage.options or {}, ssh=self.sessions.get,
-                             log=self._log_command, limit=self.remaining, groups=group)
-            if storage.type in REST_FAMILIES:      # a REST session closes with the run's SSH sessions
-                self.sessions.sessions.setdefault(f"storage:{storage.name}", driver.session)
-            return driver
-        return self.driver(f"storage:{storage.name}", make)
+        return self.driver(f"storage:{storage.name}", lambda: connect(
+            storage.type, storage_endpoint(storage), storage.options or {}, ssh=self.sessions.get,
+            log=self._log_command, limit=self.remaining, groups=group))
 
     def ibmi(self, partition: m.Partition):
         from ..devices.ibmi import IbmiDriver
@@ -195,13 +191,16 @@ class RunContext:
     def forget_storage(self) -> None:
         """Drop the storage driver and its session (SSH or REST): the next call connects anew."""
         name = self.defs.storage.name
-        self._drivers.pop(f"storage:{name}", None)
-        for key in (f"storage:{name}", name):
-            session = self.sessions.sessions.pop(key, None)
-            if session is not None:
-                session.close()
+        driver = self._drivers.pop(f"storage:{name}", None)
+        if driver is not None:
+            driver.close()
+        self.sessions.sessions.pop(name, None)      # svc: its SSH session came from the pool
 
     def close(self) -> None:
+        """The run ends: close the storage drivers' transports, then every SSH session."""
+        for key, driver in self._drivers.items():
+            if key.startswith("storage:"):
+                driver.close()
         self.sessions.close()
 
     # ---------------------------------------------------------------- time and progress

@@ -163,6 +163,7 @@ class HttpsFront:
                 try:
                     Handler(tls, client_address, self)
                 finally:
+                    front.world.stats.closed(front.device)
                     try:
                         tls.close()
                     except OSError:

@@ -280,6 +280,8 @@ class SshFront:
                 if channel is not None and not channel.closed and channel not in conn.channels:
                     conn.channels.append(channel)
         finally:
+            if self.world is not None:
+                self.world.stats.closed(_first(device))
             conn.cancel.set()
             transport.close()
             if transport in self._transports:

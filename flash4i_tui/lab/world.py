@@ -128,16 +128,29 @@ class Network:
 
 class DeviceStats:
     """What the lab's servers saw, per device: SSH handshakes (connections whose key exchange
-    completed) and commands (SSH exec lines, REST "METHOD path")."""
+    completed), commands (SSH exec lines, REST "METHOD path") and the connections still open
+    (a client that ends without closing its sessions leaves them open)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.handshakes: Dict[str, int] = {}
+        self._open: Dict[str, int] = {}
         self.commands: List[tuple] = []          # (time.monotonic(), device, command)
 
     def handshake(self, device: str) -> None:
         with self._lock:
             self.handshakes[device] = self.handshakes.get(device, 0) + 1
+            self._open[device] = self._open.get(device, 0) + 1
+
+    def closed(self, device: str) -> None:
+        """A connection counted by handshake() has ended."""
+        with self._lock:
+            self._open[device] = self._open.get(device, 0) - 1
+
+    def open_connections(self) -> Dict[str, int]:
+        """Per device, the connections open now (devices with none are left out)."""
+        with self._lock:
+            return {device: n for device, n in self._open.items() if n}
 
     def command(self, device: str, command: str) -> None:
         with self._lock:

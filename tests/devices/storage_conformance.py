@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from types import FunctionType
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence
 
@@ -82,15 +83,47 @@ class StorageConformance:
 
     # ---------------------------------------------------------------- the interface itself
 
+    @staticmethod
+    def public_methods(cls: type) -> Dict[str, object]:
+        """The public methods and properties of CLS and its bases (class data such as TUNING is not one)."""
+        found: Dict[str, object] = {}
+        for klass in reversed(cls.__mro__[:-1]):
+            for name, member in vars(klass).items():
+                if not name.startswith("_") and isinstance(member, (FunctionType, classmethod, staticmethod, property)):
+                    found[name] = member
+        return found
+
     def test_public_methods_have_the_interface_signatures(self, driver):
         cls = type(driver)
-        public = [name for name, _ in inspect.getmembers(StorageDriver, inspect.isfunction)
-                  if not name.startswith("_")]
-        assert "ensure_group" in public and "describe_commands" in public
-        for name in public:
-            assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(StorageDriver, name)), name
+        public = self.public_methods(StorageDriver)
+        assert {"ensure_group", "describe_commands", "configured", "plan_commands", "close"} <= set(public)
+        for name, member in public.items():
+            mine, theirs = inspect.signature(getattr(cls, name)), inspect.signature(getattr(StorageDriver, name))
+            if isinstance(member, classmethod):     # constructors: the same parameters, each its own class
+                mine, theirs = ([(p.name, p.kind, p.default) for p in sig.parameters.values()] for sig in (mine, theirs))
+            assert mine == theirs, name
         assert isinstance(driver, StorageDriver) and not getattr(cls, "__abstractmethods__", None)
         assert isinstance(driver.family, str) and driver.family and isinstance(driver.name, str) and driver.name
+
+    def test_no_public_method_beyond_the_interface(self, driver):
+        # what the engine may call is what the base declares: anything else is private (or belongs there)
+        extra = sorted(set(self.public_methods(type(driver))) - set(self.public_methods(StorageDriver)))
+        assert extra == [], f"{type(driver).__name__} has public methods the interface does not declare: {extra}"
+        instance = sorted(name for name, value in vars(driver).items() if not name.startswith("_") and callable(value))
+        assert instance == [], f"{type(driver).__name__} has public callables set per instance: {instance}"
+
+    def test_close_closes_the_transport_and_is_idempotent(self, driver, case, lab):
+        stats = lab.world.stats
+        driver.volumes([case.spare])
+        assert stats.open_connections(), "the driver talked to the lab without a connection"
+        driver.close()
+        driver.close()
+        deadline = time.monotonic() + case.wait
+        while stats.open_connections() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stats.open_connections() == {}, "close() left the connection open"
+        assert set(driver.volumes([case.spare])) == {case.spare}       # used again, it connects anew
+        driver.close()
 
     # ---------------------------------------------------------------- volumes and hosts
 

@@ -33,13 +33,13 @@ def capture_driver(table: dict, **kwargs) -> PowerMaxDriver:
 # -------------------------------------------------------------------- the driver on the corpus
 
 def test_the_version_answer_picks_the_newest_api_both_speak():
-    assert capture_driver({}).version == "101"
+    assert capture_driver({})._api_version == "101"
 
 
 def test_a_listing_of_two_arrays_needs_a_symmetrix_id():
     driver = capture_driver({"sloprovisioning/symmetrix": rest_answer(F, "symmetrix-list.json")})
     with pytest.raises(DeviceError, match="manages 2 arrays"):
-        driver.api
+        driver._array_api
 
 
 def test_the_volume_detail_reads_capacity_allocation_and_state():
@@ -60,7 +60,7 @@ def test_the_captured_iterator_lists_the_storage_group():
                             symmetrix_id=CSID)
     assert driver._sg_volumes(sg) == ["00001", "00002"]
     # The captured storage group has no num_of_masking_views: its maskingview list counts.
-    assert driver._views_of(driver._call(driver.api.storage_group(sg))) == 1       # type: ignore[arg-type]
+    assert driver._views_of(driver._call(driver._array_api.storage_group(sg))) == 1       # type: ignore[arg-type]
 
 
 def snapshot_table(detail: str, name: str) -> dict:

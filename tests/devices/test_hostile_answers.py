@@ -598,7 +598,7 @@ PM_CALLS: Dict[str, Callable[[PowerMaxDriver], Any]] = {
     "group_state": lambda d: d.group_state(GROUP),
     "progress": lambda d: d.progress(GROUP),
     "space_used": lambda d: d.space_used(["00301"]),
-    "job": lambda d: d._job(d.api.snapshots("G1_SRC"), _accepted(d)),
+    "job": lambda d: d._job(d._array_api.snapshots("G1_SRC"), _accepted(d)),
 }
 
 

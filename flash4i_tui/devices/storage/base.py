@@ -99,6 +99,7 @@ class StorageDriver(ABC):
         consistency groups of the configuration on this device, for families that keep no
         group of their own on the array."""
         return cls(session, name)  # type: ignore[call-arg]
+    session: Any = None      # the transport: an SshSession (svc) or a RestSession (ds8000, powermax)
 
     @classmethod
     def plan_commands(cls, group: str, pairs: Sequence["VolumePair"], rate: int, user: str,
@@ -181,3 +182,9 @@ class StorageDriver(ABC):
         """The command lines stop/ensure_group/prepare/start can send to set up and flash GROUP,
         in order, without touching the device (for `flash4i plan`). Each is sent only when
         needed: the stop when a copy runs, the creations when the objects are missing."""
+    def close(self) -> None:
+        """Close the transport (the SSH session, the REST session and its connections). Idempotent;
+        the driver connects anew if it is used again. The engine closes its drivers when a run ends."""
+        if self.session is not None:
+            self.session.close()
+

@@ -269,7 +269,7 @@ class PowerMaxDriver(StorageDriver):
         raise self._fail(request, answer)
 
     @property
-    def version(self) -> str:
+    def _api_version(self) -> str:
         """The configured API version, or the newest one both this driver and the Unisphere speak."""
         if self._version is None:
             request = Request("GET", "/univmax/restapi/version")
@@ -285,19 +285,19 @@ class PowerMaxDriver(StorageDriver):
         return self._version
 
     @property
-    def api(self) -> Api:
+    def _array_api(self) -> Api:
         """The API of the configured array, or of the only array this Unisphere manages."""
         if self._api is None and self.symmetrix_id:
-            self._api = Api(self.version, self.symmetrix_id)
+            self._api = Api(self._api_version, self.symmetrix_id)
         if self._api is None:
-            request = Api(self.version, SID_UNKNOWN).symmetrix_list()
+            request = Api(self._api_version, SID_UNKNOWN).symmetrix_list()
             ids = self._call(request).strings("symmetrixId")
             if len(ids) != 1:
                 raise DeviceError(self.name, request.line(), f"Unisphere manages {len(ids)} arrays "
                                   f"({', '.join(ids) or 'none'}): name one with the storage option symmetrix_id")
             if not _SID.fullmatch(ids[0]):
                 raise bad_answer(self.name, request, "not a Symmetrix id", ids[0])
-            self._api = Api(self.version, ids[0])
+            self._api = Api(self._api_version, ids[0])
         return self._api
 
     def _job(self, request: Request, answer: Answer) -> Fields:
@@ -309,7 +309,7 @@ class PowerMaxDriver(StorageDriver):
             raise bad_answer(self.name, request, "not a job id", job_id)
         deadline = time.monotonic() + min(self.job_timeout, self.session.remaining())
         for attempt in itertools.count():
-            poll = self.api.job(job_id)
+            poll = self._array_api.job(job_id)
             job = self._call(poll)
             status = job.str("status").lower()
             if status == JOB_SUCCEEDED:
@@ -334,7 +334,7 @@ class PowerMaxDriver(StorageDriver):
     # ---------------------------------------------------------------- volumes and hosts
 
     def _volume_fields(self, device: str, missing_ok: bool) -> Optional[Fields]:
-        request = self.api.volume(device)
+        request = self._array_api.volume(device)
         fields = self._call(request, missing_ok)
         if fields is not None and fields.str("volumeId") != device:
             raise bad_answer(self.name, request, f"asked for device {device}, got", fields.str("volumeId"))
@@ -364,8 +364,8 @@ class PowerMaxDriver(StorageDriver):
     def _views(self) -> List[Tuple[str, str, str]]:
         """(masking view, host, storage group) of every masking view."""
         views = []
-        for view in self._call(self.api.masking_views()).strings("maskingViewId"):
-            detail = self._call(self.api.masking_view(view))
+        for view in self._call(self._array_api.masking_views()).strings("maskingViewId"):
+            detail = self._call(self._array_api.masking_view(view))
             views.append((view, detail.str("hostId"), detail.str("storageGroupId")))
         return views
 
@@ -374,7 +374,7 @@ class PowerMaxDriver(StorageDriver):
             _dev(name)
         result: Dict[str, List[HostMapping]] = {name: [] for name in volumes}
         for view, host, _ in self._views():
-            request = self.api.connections(view)
+            request = self._array_api.connections(view)
             seen: Set[str] = set()
             for item in self._call(request).items("maskingViewConnection"):
                 device, lun = item.str("volumeId"), item.str("host_lun_address")
@@ -388,7 +388,7 @@ class PowerMaxDriver(StorageDriver):
     def _host_group(self, host: str) -> str:
         groups = [sg for _, h, sg in self._views() if h == host]
         if len(groups) != 1:
-            raise DeviceError(self.name, self.api.masking_views().line(),
+            raise DeviceError(self.name, self._array_api.masking_views().line(),
                               f"host {host} is in {len(groups)} masking views: flash4i maps through exactly one")
         return groups[0]
 
@@ -397,17 +397,17 @@ class PowerMaxDriver(StorageDriver):
         storage_group_name(host)
         if scsi_id is not None:
             raise ValidationError("PowerMax chooses the host LUN address itself: map without a SCSI id")
-        self._call(self.api.add_volumes(self._host_group(host), [volume]))
+        self._call(self._array_api.add_volumes(self._host_group(host), [volume]))
         for mapping in self.host_mappings([volume])[volume]:
             if mapping.host == host:
                 return mapping
-        raise DeviceError(self.name, self.api.masking_views().line(), f"the new mapping of {volume} to {host} is not "
+        raise DeviceError(self.name, self._array_api.masking_views().line(), f"the new mapping of {volume} to {host} is not "
                                                                       "listed")
 
     def unmap_volume(self, volume: str, host: str) -> None:
         _dev(volume)
         storage_group_name(host)
-        self._call(self.api.remove_volumes(self._host_group(host), [volume]))
+        self._call(self._array_api.remove_volumes(self._host_group(host), [volume]))
 
     def space_used(self, targets: Sequence[str]) -> int:
         for name in targets:
@@ -443,9 +443,9 @@ class PowerMaxDriver(StorageDriver):
         return len(detail.strings("maskingview")) if detail.has("maskingview") else 0
 
     def _sg_volumes(self, sg: str, missing_ok: bool = True) -> Optional[List[str]]:
-        if self._call(self.api.storage_group(sg), missing_ok) is None:
+        if self._call(self._array_api.storage_group(sg), missing_ok) is None:
             return None
-        request = self.api.sg_volumes(sg)
+        request = self._array_api.sg_volumes(sg)
         fields = self._call(request)
         count = fields.int("count")
         items = fields.obj("resultList").items("result") if count else []
@@ -455,9 +455,9 @@ class PowerMaxDriver(StorageDriver):
         return sorted(item.str("volumeId") for item in items)
 
     def _generations(self, sg: str, name: str) -> List[Generation]:
-        if name not in self._call(self.api.snapshots(sg)).strings("name"):
+        if name not in self._call(self._array_api.snapshots(sg)).strings("name"):
             return []
-        request = self.api.snapids(sg, name)
+        request = self._array_api.snapids(sg, name)
         generations = []
         for snapid in self._call(request).list("snapids"):
             if isinstance(snapid, bool) or not isinstance(snapid, int):
@@ -466,7 +466,7 @@ class PowerMaxDriver(StorageDriver):
         return sorted(generations, key=lambda g: (g.order, g.snapid))
 
     def _generation(self, sg: str, name: str, snapid: int) -> Generation:
-        detail = self._call(self.api.snapshot(sg, name, snapid))
+        detail = self._call(self._array_api.snapshot(sg, name, snapid))
         if detail.str("name") != name or detail.int("snapid") != snapid:
             raise bad_answer(self.name, detail.request, f"asked for {name} snapid {snapid}, got", detail.data)
         states = tuple(detail.strings("state"))
@@ -531,8 +531,8 @@ class PowerMaxDriver(StorageDriver):
         src_sg = self._sgs(group)[0]
         for generation in generations:
             for sg in sorted({link.storage_group for link in generation.links}):
-                self._call(self.api.unlink(src_sg, group, generation.snapid, sg))
-            self._call(self.api.terminate(src_sg, group, generation.snapid))
+                self._call(self._array_api.unlink(src_sg, group, generation.snapid, sg))
+            self._call(self._array_api.terminate(src_sg, group, generation.snapid))
 
     def _old_groups(self, group: str, targets: Sequence[str]) -> Dict[str, GroupView]:
         """flash4i groups other than GROUP whose target storage group holds one of TARGETS."""
@@ -583,15 +583,15 @@ class PowerMaxDriver(StorageDriver):
         for name, other in old.items():
             self._remove_generations(name, other.generations)
             old_tgt = self._sgs(name)[1]
-            if self._views_of(self._call(self.api.storage_group(old_tgt))) == 0:
-                self._call(self.api.remove_volumes(old_tgt, [t for t in targets if t in (other.targets or [])]))
+            if self._views_of(self._call(self._array_api.storage_group(old_tgt))) == 0:
+                self._call(self._array_api.remove_volumes(old_tgt, [t for t in targets if t in (other.targets or [])]))
         if view.generations:
             self._remove_generations(group, view.generations)        # the copy of an earlier flash
             self.book.set_flag(group, NONE)
         for sg, held, asked in ((src_sg, view.sources, sources), (tgt_sg, view.targets, targets)):
             if held is None:
-                self._call(self.api.create_storage_group(sg))
-                self._call(self.api.add_volumes(sg, asked))
+                self._call(self._array_api.create_storage_group(sg))
+                self._call(self._array_api.add_volumes(sg, asked))
         self.book.define(group, GroupSpec(tuple(pairs), copy_rate))
         return self.progress(group)
 
@@ -599,10 +599,10 @@ class PowerMaxDriver(StorageDriver):
         view = self._view(group, missing_ok=False)
         src_sg, tgt_sg = self._sgs(group)
         if view.pairs() is None:
-            raise DeviceError(self.name, self.api.sg_volumes(tgt_sg).line(),
+            raise DeviceError(self.name, self._array_api.sg_volumes(tgt_sg).line(),
                               f"storage groups {src_sg} and {tgt_sg} do not hold matching volumes")
         if view.generations:
-            raise DeviceError(self.name, self.api.snapids(src_sg, group).line(),
+            raise DeviceError(self.name, self._array_api.snapids(src_sg, group).line(),
                               f"snapshot {group} still exists on {src_sg}: a copy runs; stop it (or let "
                               "ensure_group replace it) before a new flash")
         self.book.set_flag(group, PREPARED)
@@ -610,7 +610,7 @@ class PowerMaxDriver(StorageDriver):
 
     def start(self, group: str) -> None:
         src_sg = self._sgs(group)[0]
-        self._call(self.api.establish(src_sg, group))
+        self._call(self._array_api.establish(src_sg, group))
         self.book.set_flag(group, NONE)
 
     def activate_targets(self, group: str) -> str:
@@ -618,14 +618,14 @@ class PowerMaxDriver(StorageDriver):
         view = self._view(group, missing_ok=False)
         newest = view.newest
         if newest is None:
-            raise DeviceError(self.name, self.api.snapshots(src_sg).line(),
+            raise DeviceError(self.name, self._array_api.snapshots(src_sg).line(),
                               f"no snapshot {group} on {src_sg}: nothing to link")
         if newest.links_to(tgt_sg):
             return f"snapshot {group} (snapid {newest.snapid}) already linked to {tgt_sg}"
         older = [g for g in view.generations[:-1] if g.links_to(tgt_sg)]
         spec = self.book.get(group)
         copy = bool(spec and spec.copy_rate > 0)
-        self._async(self.api.link(src_sg, group, newest.snapid, tgt_sg, copy, relink=bool(older)))
+        self._async(self._array_api.link(src_sg, group, newest.snapid, tgt_sg, copy, relink=bool(older)))
         if len(view.generations) > 1:        # a relink moved the link: the older generations can go
             self._remove_generations(group, self._generations(src_sg, group)[:-1])
         return (f"snapshot {group} (snapid {newest.snapid}, {newest.timestamp}) {'relinked' if older else 'linked'} "
