@@ -90,6 +90,7 @@ class StorageDriver(ABC):
 
     family: str = ""         # "svc", "ds8000", "powermax"
     name: str = ""           # flash4i's name of the device, used in every error
+    session: Any = None      # the transport: an SshSession (svc) or a RestSession (ds8000, powermax)
 
     @classmethod
     def configured(cls, session: Any, name: str, options: Mapping[str, Any],
@@ -99,7 +100,6 @@ class StorageDriver(ABC):
         consistency groups of the configuration on this device, for families that keep no
         group of their own on the array."""
         return cls(session, name)  # type: ignore[call-arg]
-    session: Any = None      # the transport: an SshSession (svc) or a RestSession (ds8000, powermax)
 
     @classmethod
     def plan_commands(cls, group: str, pairs: Sequence["VolumePair"], rate: int, user: str,
@@ -177,14 +177,14 @@ class StorageDriver(ABC):
         powermax) return "". DS8000 thaws the source LSSs that the freeze left long busy."""
         return ""
 
-    @abstractmethod
-    def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
-        """The command lines stop/ensure_group/prepare/start can send to set up and flash GROUP,
-        in order, without touching the device (for `flash4i plan`). Each is sent only when
-        needed: the stop when a copy runs, the creations when the objects are missing."""
     def close(self) -> None:
         """Close the transport (the SSH session, the REST session and its connections). Idempotent;
         the driver connects anew if it is used again. The engine closes its drivers when a run ends."""
         if self.session is not None:
             self.session.close()
 
+    @abstractmethod
+    def describe_commands(self, group: str, pairs: Sequence[VolumePair], copy_rate: int) -> list[str]:
+        """The command lines stop/ensure_group/prepare/start can send to set up and flash GROUP,
+        in order, without touching the device (for `flash4i plan`). Each is sent only when
+        needed: the stop when a copy runs, the creations when the objects are missing."""
