@@ -1,17 +1,80 @@
-"""What every lab block array shares with the others: volumes (the Storage Virtualize model's
-Volume: capacity, thin growth, content, write), host objects that are an NPIV client partition
-or a VIOS (its Host), and the views the world asks for (volume_by_uid, npiv_volumes,
-vios_volumes). The DS8000 and PowerMax models build on it; they differ in how hosts see
-volumes (DS8000: LUN mappings per host; PowerMax: masking views of storage groups) and in
-their copy services.
+"""What every lab block array shares with the others: volumes (Volume: capacity, thin growth,
+content, write), host objects that are an NPIV client partition or a VIOS (Host), the views the
+world asks for (volume_by_uid, npiv_volumes, vios_volumes) and the topology helpers. The
+Storage Virtualize model (svc/model.py) uses Volume and Host; the DS8000 and PowerMax models
+build on BlockArray as well. They differ in how hosts see volumes (SVC and DS8000: LUN mappings
+per host; PowerMax: masking views of storage groups) and in their copy services.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .svc.model import GiB, Host, Volume, _keys
-
+GiB = 1024 ** 3
 MiB = 1024 ** 2
+
+
+class Volume:
+    """A volume of any lab array (an SVC vdisk, a DS8000 volume, a PowerMax device). `content` is
+    what it holds (a world.DiskImage) or None (blank or unusable). ARRAY answers its status and
+    takes its writes (volume_status, volume_written)."""
+
+    def __init__(self, array: Any, vid: Any, name: str, capacity: int, thin: bool, pool: str,
+                 uid: str, rsize_percent: float = 2.0):
+        self.array, self.id, self.name = array, vid, name
+        self.capacity, self.thin, self.pool, self.uid = capacity, thin, pool, uid
+        self.rsize_percent = rsize_percent          # thin: real capacity kept ahead of used
+        self.used_bytes = 0 if thin else capacity
+        self.content: Any = None
+
+    @property
+    def real_bytes(self) -> int:
+        if not self.thin:
+            return self.capacity
+        return min(self.capacity, self.used_bytes + int(self.capacity * self.rsize_percent / 100))
+
+    @property
+    def free_bytes(self) -> int:
+        return self.real_bytes - self.used_bytes
+
+    @property
+    def status(self) -> str:
+        return self.array.volume_status(self)
+
+    def write(self, nbytes: int) -> None:
+        """The partition using this volume wrote NBYTES (the IBM i model calls this)."""
+        self.array.volume_written(self, nbytes)
+
+    def _grow(self, nbytes: float) -> None:
+        if self.thin:
+            self.used_bytes = int(min(self.capacity, self.used_bytes + nbytes))
+
+    def __repr__(self) -> str:
+        return f"Volume({self.id}, {self.name!r})"
+
+
+class Host:
+    """A host object: an NPIV client partition (npiv_lpar) or a VIOS (vios), with its mappings."""
+
+    def __init__(self, hid: int, name: str, wwpns: Sequence[str], npiv_lpar: Optional[Tuple[str, int]] = None,
+                 vios: Optional[Tuple[str, str]] = None):
+        self.id, self.name, self.wwpns = hid, name, list(wwpns)
+        self.npiv_lpar, self.vios = npiv_lpar, vios
+        self.mappings: Dict[int, Volume] = {}       # SCSI id -> volume
+
+    def volumes_in_scsi_order(self) -> List[Volume]:
+        return [self.mappings[scsi] for scsi in sorted(self.mappings)]
+
+    def __repr__(self) -> str:
+        return f"Host({self.id}, {self.name!r})"
+
+
+def _keys(where: str, item: Any, allowed: set) -> dict:
+    if not isinstance(item, dict):
+        raise ValueError(f"{where}: expected a mapping")
+    unknown = set(item) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    return item
 
 
 class BlockArray:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..blockarray import Host, Volume
 from ..faults import Fault
 from ..https import HttpRequest, HttpsFront, Reply, TlsFiles, fault_code, http_status
-from ..svc.model import Host, Volume
 from .errors import CODE_PATTERN, SUCCESS, Ds8kError
 from .model import Ds8kArray, Relationship, ds_time
 

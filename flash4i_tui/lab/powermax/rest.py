@@ -27,9 +27,9 @@ import binascii
 import uuid
 from typing import Any, Callable, List, Optional, Tuple
 
+from ..blockarray import Volume
 from ..faults import Fault
 from ..https import HttpRequest, HttpsFront, Reply, TlsFiles, http_status
-from ..svc.model import Volume
 from .errors import PmaxError
 from .model import CYLINDER_BYTES, TRACK_BYTES, Generation, Job, PmaxArray, StorageGroup, pmax_time
 

@@ -34,9 +34,8 @@ import zlib
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from ..blockarray import GiB, Host, Volume, _keys
 from .errors import SvcError, not_found_for_action, not_found_for_listing, wrong_state
-
-GiB = 1024 ** 3
 
 STATES = ("idle_or_copied", "preparing", "prepared", "copying", "stopping", "stopped", "suspended")
 GROUP_STATES = STATES + ("empty",)
@@ -99,59 +98,6 @@ def _lowest_free(used: Iterable[int], start: int) -> int:
 def svc_time(when: Optional[datetime]) -> str:
     """start_time as the CLI prints it: YYMMDDhhmmss, empty if never started."""
     return when.strftime("%y%m%d%H%M%S") if when is not None else ""
-
-
-class Volume:
-    """A vdisk. `content` is what it holds (a world.DiskImage) or None (blank or unusable)."""
-
-    def __init__(self, array: "StorageArray", vid: int, name: str, capacity: int, thin: bool, pool: str,
-                 uid: str, rsize_percent: float = 2.0):
-        self.array, self.id, self.name = array, vid, name
-        self.capacity, self.thin, self.pool, self.uid = capacity, thin, pool, uid
-        self.rsize_percent = rsize_percent          # thin: real capacity kept ahead of used
-        self.used_bytes = 0 if thin else capacity
-        self.content: Any = None
-
-    @property
-    def real_bytes(self) -> int:
-        if not self.thin:
-            return self.capacity
-        return min(self.capacity, self.used_bytes + int(self.capacity * self.rsize_percent / 100))
-
-    @property
-    def free_bytes(self) -> int:
-        return self.real_bytes - self.used_bytes
-
-    @property
-    def status(self) -> str:
-        return self.array.volume_status(self)
-
-    def write(self, nbytes: int) -> None:
-        """The partition using this volume wrote NBYTES (the IBM i model calls this)."""
-        self.array.volume_written(self, nbytes)
-
-    def _grow(self, nbytes: float) -> None:
-        if self.thin:
-            self.used_bytes = int(min(self.capacity, self.used_bytes + nbytes))
-
-    def __repr__(self) -> str:
-        return f"Volume({self.id}, {self.name!r})"
-
-
-class Host:
-    """A host object: an NPIV client partition (npiv_lpar) or a VIOS (vios), with its mappings."""
-
-    def __init__(self, hid: int, name: str, wwpns: Sequence[str], npiv_lpar: Optional[Tuple[str, int]] = None,
-                 vios: Optional[Tuple[str, str]] = None):
-        self.id, self.name, self.wwpns = hid, name, list(wwpns)
-        self.npiv_lpar, self.vios = npiv_lpar, vios
-        self.mappings: Dict[int, Volume] = {}       # SCSI id -> volume
-
-    def volumes_in_scsi_order(self) -> List[Volume]:
-        return [self.mappings[scsi] for scsi in sorted(self.mappings)]
-
-    def __repr__(self) -> str:
-        return f"Host({self.id}, {self.name!r})"
 
 
 class FcMap:
@@ -688,15 +634,6 @@ _ARRAY_KEYS = {"name", "type", "cluster", "users", "pools", "volumes", "hosts", 
 _LIMIT_KEYS = {"fcmaps_per_source", "fcmaps_per_group"}
 _VOLUME_KEYS = {"name", "size_gib", "thin", "pool", "used_gib", "rsize_percent"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
-
-
-def _keys(where: str, item: Any, allowed: set) -> dict:
-    if not isinstance(item, dict):
-        raise ValueError(f"{where}: expected a mapping")
-    unknown = set(item) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
-    return item
 
 
 def build_arrays(world: Any, storage_section: List[dict]) -> None:
