@@ -1,4 +1,4 @@
-"""The flash4i panels: the Textual app, its green-screen theme, keys and commands.
+"""The flash4i panels: the Textual app, its keys and commands (the theme is in screens.theme).
 
 The app reads the store and queues runs; it never talks to a device. Starting a run is
 `engine.queue.submit_run` followed by the ensure-worker hook (a worker process does the
@@ -18,26 +18,19 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
-from textual.theme import Theme
 from textual.worker import Worker
 
 from flash4i_tui.errors import Flash4iError
 
-from .command import CommandError, fkey_of, parse
-from .panel import Panel, settle, store_worker
+from .command import CommandError, CommandSpec, fkey_of, parse
+from .panel import EXIT, Panel
+from .theme import GREEN_SCREEN
+from .workers import StoreWorkers, WorkDone, WorkFailed
 
 EnsureWorker = Callable[[Optional[str]], None]
-
-GREEN_SCREEN = Theme(
-    name="flash4i-5250", dark=True, background="#000000", surface="#000000", panel="#000000",
-    foreground="#00ff00", primary="#00ff00", secondary="#8787ff", accent="#ffffff", error="#ff0000",
-    warning="#ffff00", success="#00ff00", boost="#000000",
-    variables={"block-cursor-text-style": "reverse", "footer-key-foreground": "#8787ff",
-               "input-cursor-background": "#00ff00", "input-cursor-foreground": "#000000",
-               "input-cursor-text-style": "none", "input-selection-background": "#005f00"},
-)
 
 FKEY_MEANING = {1: "Help", 3: "Exit", 4: "Prompt", 5: "Refresh", 9: "Retrieve", 12: "Cancel",
                 17: "Top", 18: "Bottom", 23: "More options", 24: "More keys"}
@@ -118,7 +111,7 @@ class Flash4iApp(App):
         self.open_db = open_db
         self.command_history: List[str] = []
         self.base_panel: Optional[Panel] = None
-        self._jobs: Dict[Worker, tuple] = {}
+        self.jobs = StoreWorkers(self)
         self.register_theme(GREEN_SCREEN)
         self.theme = GREEN_SCREEN.name      # before the first paint: the stylesheet is built once
 
@@ -212,6 +205,11 @@ class Flash4iApp(App):
             return WrkFlRcvpPanel(values["ENV"])
         raise CommandError(f"CPD0030 Command {name} not found.")
 
+    def prompt_for(self, spec: CommandSpec, values: Dict[str, str]) -> Panel:
+        """F4: the prompt panel of a command, with the VALUES typed so far."""
+        from .prompt import CommandPrompt
+        return CommandPrompt(spec, values)
+
     def run_command(self, text: str, origin: Panel) -> bool:
         """Run a command line typed on ORIGIN; False (and the reason on the message line) if it failed."""
         number = fkey_of(text)
@@ -239,10 +237,15 @@ class Flash4iApp(App):
     # ---- services the panels share (app-level workers: they finish even if the panel goes)
     def store_job(self, fn: Callable[[], Any], done: Callable[[Any], None],
                   failed: Callable[[BaseException], None], description: str = "") -> Worker:
-        return store_worker(self, self._jobs, fn, done, failed, group="jobs", description=description)
+        return self.jobs.start(fn, done, failed, group="jobs", description=description)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        settle(self._jobs, event)
+        self.jobs.state_changed(event)
+
+    @on(WorkDone)
+    @on(WorkFailed)
+    def job_ended(self, message: Any) -> None:
+        self.jobs.deliver(message)
 
     def report_error(self, exc: BaseException, panel: Optional[Panel] = None) -> None:
         """The one place worker and option errors become a message-line text."""
@@ -257,7 +260,6 @@ class Flash4iApp(App):
     def start_environment(self, env_name: str, origin: Panel,
                           then: Optional[Callable[[Any], None]] = None) -> None:
         """STRFLENV / option 1: queue a run, make sure a worker runs it, show the live run panel."""
-        from .panel import EXIT
         from .runpanel import RunPanel
 
         def work() -> tuple:
@@ -277,16 +279,22 @@ class Flash4iApp(App):
 
         self.store_job(work, done, failed, description=f"start {env_name}")
 
-    def work_with_recovery_points(self, env_name: str, origin: Panel) -> None:
-        """WRKFLRCVP typed on a panel: its panel once the environment is known to keep generations;
-        otherwise the reason on ORIGIN's message line, rather than an empty panel."""
+    def work_with_recovery_points(self, env_name: str, origin: Panel,
+                                  then: Optional[Callable[[Any], None]] = None) -> None:
+        """WRKFLRCVP typed on a panel, or WRKFLENV's option 13: its panel once the environment is known
+        to keep generations; otherwise the reason on ORIGIN's message line, rather than an empty panel
+        (THEN, the option processing, then ends as after any refused option)."""
         from .wrkflrcvp import WrkFlRcvpPanel, check_environment
 
         def done(_: Any) -> None:
             if origin.is_attached:
-                origin.open(WrkFlRcvpPanel(env_name))
-        self.store_job(lambda: check_environment(env_name), done, lambda exc: self.report_error(exc, origin),
-                       description=f"check {env_name}")
+                origin.open(WrkFlRcvpPanel(env_name), then)
+
+        def failed(exc: BaseException) -> None:
+            self.report_error(exc, origin)
+            if then is not None:
+                then(EXIT)
+        self.store_job(lambda: check_environment(env_name), done, failed, description=f"check {env_name}")
 
     def start_worker(self) -> str:
         """Call the ensure-worker hook (in a worker thread); a note for the operator if it failed."""

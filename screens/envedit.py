@@ -19,7 +19,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static
 
 from .fmt import leader
-from .panel import Column, DisplayPanel, EXIT, Field, Panel, PromptRow, Row, SelectPanel
+from .layout import Column, Row
+from .panel import DisplayPanel, EXIT, Panel, SelectPanel
+from .theme import HEADING_STYLE
+from .widgets import Field, PromptRow
 
 FUNCTIONS = ("*NONE", "*BRMS", "*SAVE21", "*USER")
 COPY_MODES = ("space_efficient", "full")
@@ -273,7 +276,7 @@ def display_lines(record: Dict[str, Any]) -> List[Any]:
     lines: List[Any] = []
     for item in ITEMS:
         if isinstance(item, Section):
-            lines += ["", Text(" " + item.label, style="bold #ffffff")]
+            lines += ["", Text(" " + item.label, style=HEADING_STYLE)]
         elif isinstance(item, EnvField):
             lines.append(" " + leader(item.label, 33) + "  " + to_text(item, get_path(record, item.path)))
         else:

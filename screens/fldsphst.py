@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Hashable, List, Optional
 
 from .fmt import fmt_bytes, fmt_datetime, fmt_proven, fmt_seconds, leader
-from .panel import Anchor, Column, ListPanel, Page, Row, keyset_page
-from .wrkflenv import state_style
+from .layout import Anchor, Column, Page, Row, keyset_page, state_style
+from .panel import ListPanel
 
 
 class FlDspHstPanel(ListPanel):

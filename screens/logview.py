@@ -12,7 +12,9 @@ from typing import Any, Hashable, List, Optional
 from textual.app import ComposeResult
 
 from .fmt import fmt_datetime, leader, local
-from .panel import Anchor, Column, DisplayPanel, Field, ListPanel, Page, PromptRow, Row, keyset_page
+from .layout import Anchor, Column, Page, Row, keyset_page
+from .panel import DisplayPanel, ListPanel
+from .widgets import Field, PromptRow
 
 KINDS = ("QHST", "JOBLOG", "INTERNAL", "AGENT")
 TITLES = {"QHST": "Display History Log Contents", "JOBLOG": "Display Job Log",

@@ -8,7 +8,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from .command import CommandError, CommandSpec, check
-from .panel import EXIT, Column, Field, Panel, PromptRow, Row, SelectPanel
+from .layout import Column, Row
+from .panel import EXIT, Panel, SelectPanel
+from .widgets import Field, PromptRow
 
 
 class CommandPrompt(Panel):

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any, Hashable, List, Optional, Tuple
 
 from .fmt import fmt_bytes, fmt_clock, fmt_datetime, fmt_seconds, leader, progress_bar
-from .panel import Anchor, Column, ConfirmPanel, DisplayPanel, ListPanel, Row, page_of
+from .layout import Anchor, Column, Row, page_of
+from .panel import ConfirmPanel, DisplayPanel, ListPanel
 
 ACTIVE = ("QUEUED", "RUNNING")
 STEP_STYLES = {"FAILED": "alert", "RUNNING": "bright", "SKIPPED": "warn"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, Hashable, List
 
 from .fmt import leader
-from .panel import Anchor, Column, DisplayPanel, ListPanel, Page, Row, page_of
+from .layout import Anchor, Column, Page, Row, page_of
+from .panel import DisplayPanel, ListPanel
 
 TYPES = ("HMC", "STORAGE", "PARTITION")
 

@@ -2,27 +2,23 @@
 from __future__ import annotations
 
 from datetime import timezone
-from typing import Any, Hashable, List, Optional, Sequence
+from typing import Any, Hashable, List, Sequence
 
-from .panel import Column, ConfirmPanel, EXIT, ListPanel, Page, Row, keyset_page
 from .fmt import fmt_datetime
-
-STATE_STYLES = {"FAILED": "alert", "RUNNING": "bright", "QUEUED": "warn", "CANCELLED": "warn"}
-
-
-def state_style(state: Optional[str]) -> dict:
-    return {"state": STATE_STYLES[state]} if state in STATE_STYLES else {}
+from .layout import Column, Page, Row, keyset_page, state_style
+from .panel import ConfirmPanel, EXIT, ListPanel
 
 
 class WrkFlEnvPanel(ListPanel):
     """Each line is one environment: a production partition, the clone partition it is
     copied onto, and what runs on the clone. Type an option beside one or more lines and
-    press Enter; the options run top-down. F6 creates an environment."""
+    press Enter; the options run top-down. F6 creates an environment. 13 works with the
+    recovery points of an environment that keeps several generations (WRKFLRCVP)."""
 
     TITLE_TEXT = "Work with Environments"
     SHOW_CLOCK = True
     OPTIONS = (("1", "Start"), ("2", "Change"), ("3", "Copy"), ("4", "Delete"), ("5", "Display"),
-               ("8", "Work with run"), ("12", "History"))
+               ("8", "Work with run"), ("12", "History"), ("13", "Work with recovery points"))
     BATCH_OPTIONS = frozenset({"4"})
     FKEYS = ((3, "Exit"), (4, "Prompt"), (5, "Refresh"), (6, "Create"), (9, "Retrieve"),
              (11, "Display more"), (12, "Cancel"), (17, "Top"), (18, "Bottom"))
@@ -132,3 +128,7 @@ class WrkFlEnvPanel(ListPanel):
     def option_12(self, keys: List[Hashable]) -> None:
         from .fldsphst import FlDspHstPanel
         self.open(FlDspHstPanel(env=str(keys[0])), self.option_done)
+
+    def option_13(self, keys: List[Hashable]) -> None:
+        """WRKFLRCVP ENV(name); an environment that keeps one generation gets the reason instead."""
+        self.flash.work_with_recovery_points(str(keys[0]), self, then=self.option_done)

@@ -19,15 +19,16 @@ import sys
 import tempfile
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Hashable, List, Optional
 
 from rich.text import Text
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from .fmt import fmt_bytes, fmt_datetime, fmt_proven, leader
-from .panel import EXIT, Anchor, Column, ConfirmPanel, DisplayPanel, ListPanel, Page, Row, format_cells, page_of
-from .wrkflenv import state_style
+from .layout import Anchor, Column, Page, Row, heading_above, page_of, state_style
+from .panel import ConfirmPanel, DisplayPanel, EXIT, ListPanel
+from .theme import HEADING_STYLE
 
 
 # ------------------------------------------------------------------ the store (worker threads)
@@ -117,7 +118,7 @@ def point_lines(name: str, generation: int, tz) -> List[Any]:
         line("Run status", point["run_state"]), line("State on the storage", point["state"]),
         line("Space used", fmt_bytes(point["space_used_bytes"])), line("Proven", fmt_proven(point["proven"])),
         line("Clone partition", _clone_text(env)), "",
-        Text("   Target      Copy of     Booted onto", style="bold #ffffff"),
+        Text("   Target      Copy of     Booted onto", style=HEADING_STYLE),
     ]
     for target, pair in zip(point["targets"], pairs):          # per pair, in order
         lines.append(f"   {target:<10}  {pair.source:<10}  {pair.target}")
@@ -166,11 +167,6 @@ def wrapped(lines: List[str], width: int = 78) -> List[str]:
 
 
 # ------------------------------------------------------------------ panels
-
-def heading_above(columns: Sequence[Column], words: Dict[str, str]) -> str:
-    """The first line of two-line column headings (`Consistency` over `group`)."""
-    return (" " * 6 + " ".join(text for _, text in format_cells(columns, words))).rstrip()
-
 
 class ConfirmBootPanel(ConfirmPanel):
     """Enter boots the generation shown onto the clone partition; F12 goes back, changing nothing."""

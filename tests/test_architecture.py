@@ -61,3 +61,40 @@ def _is_stdlib(name: str) -> bool:
         return spec is not None
     stdlib = sysconfig.get_paths()["stdlib"]
     return spec.origin.startswith(stdlib) and "site-packages" not in spec.origin
+
+
+def _panels_graph():
+    import grimp
+    return grimp.build_graph("flash4i_tui", "screens", include_external_packages=True, cache_dir=None)
+
+
+def test_panel_layout_needs_no_textual():
+    """screens.layout is the CUA geometry in plain Python: it must stay testable without a terminal."""
+    graph = _panels_graph()
+    for external in ("textual", "textual_serve", "rich"):
+        assert not graph.chain_exists("screens.layout", external, as_packages=True), \
+            graph.find_shortest_chain("screens.layout", external)
+
+
+def test_panels_are_layered_and_do_not_know_their_app():
+    """The app composes the function panels, which stand on the base screens, which stand on the
+    widgets, which stand on layout, theme and workers: nothing imports back up, and only the CLI
+    imports the app (so there is no import circle through screens.app)."""
+    import grimp
+    graph = _panels_graph()
+    functions = ("screens.wrkflenv", "screens.wrkfldfn", "screens.wrkflrcvp", "screens.fldsphst",
+                 "screens.runpanel", "screens.logview", "screens.envedit", "screens.prompt")
+    layers = [
+        grimp.Layer("screens.app"),
+        grimp.Layer(*functions, independent=False),
+        grimp.Layer("screens.panel"),
+        grimp.Layer("screens.widgets"),
+        grimp.Layer("screens.layout", "screens.theme", "screens.workers", "screens.fmt", "screens.command"),
+    ]
+    illegal = graph.find_illegal_dependencies_for_layers(layers=layers)
+    assert not illegal, sorted((d.importer, d.imported) for d in illegal)
+    assert graph.find_modules_that_directly_import("screens.app") <= {"flash4i_tui.cli.tui"}
+    panels = sorted(m for m in graph.modules if m.startswith("screens."))
+    circles = [(a, b) for i, a in enumerate(panels) for b in panels[i + 1:]
+               if graph.chain_exists(a, b) and graph.chain_exists(b, a)]
+    assert not circles, circles

@@ -1,9 +1,10 @@
 """Panels under test: a SQLite store with fixed data, a frozen clock, UTC on the panels, no cursor blink."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, List
+from typing import Any, Callable, List
 
 import pytest
 
@@ -161,6 +162,64 @@ async def settle(pilot, rounds: int = 5) -> None:
         if not busy:
             return
         await pilot.app.workers.wait_for_complete(busy)
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> Any:
+    """CHECK()'s first true value, polled every POLL seconds; an AssertionError naming WHAT after TIMEOUT
+    (for what the test cannot be told of: another process, a real terminal, a browser)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(poll)
+
+
+async def until(pilot, check: Callable[[], Any], what: str, timeout: float = 20.0, poll: float = 0.05) -> Any:
+    """The app's own wait_until: let it run (workers, timers) until CHECK() holds, at most TIMEOUT seconds.
+    For what only time brings (a poller's next round, a process of its own); a result of the panels'
+    own work is better waited for with `Watch.work_ended`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await pilot.pause(poll)
+
+
+class Watch:
+    """The messages the app dispatches (`app.run_test(message_hook=watch)`), to wait for the result of a
+    panel's store work (screens.workers.WorkDone / WorkFailed) instead of sleeping."""
+
+    def __init__(self):
+        self.seen: List[Any] = []
+
+    def __call__(self, message) -> None:
+        self.seen.append(message)
+
+    def done(self, description: str, result: Callable[[Any], bool]) -> List[Any]:
+        from screens.workers import WorkDone
+        return [m for m in list(self.seen) if isinstance(m, WorkDone) and m.description == description
+                and result(m.result)]
+
+    async def work_done(self, pilot, description: str, result: Callable[[Any], bool] = lambda _: True,
+                        timeout: float = 10.0) -> Any:
+        """The first WorkDone of DESCRIPTION (`RunPanel:poll`) whose result satisfies RESULT, once the
+        panel has handled it; an AssertionError that says which work did end after TIMEOUT."""
+        deadline = time.monotonic() + timeout
+        while not self.done(description, result):
+            if time.monotonic() > deadline:
+                ended = sorted({getattr(m, "description", "") for m in list(self.seen)} - {""})
+                raise AssertionError(f"no {description!r} work with the result awaited ended within "
+                                     f"{timeout:g}s (work that ended: {ended})")
+            await pilot.pause(0.01)
+        await settle(pilot)
+        return self.done(description, result)[0]
 
 
 def line_of(app, text: str) -> int:

@@ -21,9 +21,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import pytest
+
+from .conftest import wait_until
 
 pytestmark = [pytest.mark.tui]
 
@@ -83,17 +85,6 @@ def proc_text(pid: int, name: str) -> bytes:
         return Path(f"/proc/{pid}/{name}").read_bytes()
     except OSError:
         return b""
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str, poll: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(poll)
 
 
 class Served:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from flash4i_tui.engine.worker import Worker
 from flash4i_tui.store import models as m
 
-from .conftest import screen_lines
+from .conftest import screen_lines, until
 
 pytestmark = [pytest.mark.tui, pytest.mark.lab]
 
@@ -30,7 +29,7 @@ async def test_start_a_run_on_the_lab_and_watch_it_finish(lab, lab_store, tmp_pa
                      keymap_file=tmp_path / "none.yaml")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.5)
+            await until(pilot, lambda: "RCVPNT" in "\n".join(screen_lines(app)), "WRKFLENV to list RCVPNT")
             text = "\n".join(screen_lines(app))
             assert "Work with Environments" in text and "RCVPNT" in text
             row = next(i for i, line in enumerate(screen_lines(app)) if "RCVPNT" in line)
@@ -38,11 +37,8 @@ async def test_start_a_run_on_the_lab_and_watch_it_finish(lab, lab_store, tmp_pa
             for _ in range(row - first):
                 await pilot.press("down")
             await pilot.press("1", "enter")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                await pilot.pause(0.3)
-                if isinstance(app.screen, RunPanel) and "SUCCEEDED" in "\n".join(screen_lines(app)):
-                    break
+            await until(pilot, lambda: isinstance(app.screen, RunPanel) and "SUCCEEDED" in "\n".join(screen_lines(app)),
+                        "the run panel to show the run SUCCEEDED", timeout=60)
             lines = screen_lines(app)
             text = "\n".join(lines)
             assert isinstance(app.screen, RunPanel), text

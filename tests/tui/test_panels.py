@@ -10,7 +10,7 @@ from flash4i_tui.store import models as m
 from flash4i_tui.store import queries
 from screens.command import CommandError, build, parse, COMMANDS
 
-from .conftest import FIND_SEQ, NOW, line_of, repo_path, screen_lines, settle
+from .conftest import FIND_SEQ, NOW, Watch, line_of, repo_path, screen_lines, settle
 
 pytestmark = pytest.mark.tui
 
@@ -324,11 +324,20 @@ async def test_start_without_a_worker_module_says_so(make_app, monkeypatch):
 
 # ------------------------------------------------------------------ run panel
 
+def _progress(view, seq: int) -> str:
+    return next(r.cells["progress"] for r in view.rows if r.key == seq).split("|")[-1].strip()
+
+
+def _status(view, seq: int) -> str:
+    return next(r.cells["status"] for r in view.rows if r.key == seq)
+
+
 async def test_run_panel_follows_the_run_and_keeps_the_cursor(make_app, monkeypatch):
     from screens.runpanel import RunPanel
     monkeypatch.setattr(RunPanel, "POLL_SECONDS", 0.05)
     app = make_app("WRKFLRUN ENV(NIGHTLY)")
-    async with app.run_test(size=(80, 24)) as pilot:
+    watch = Watch()
+    async with app.run_test(size=(80, 24), message_hook=watch) as pilot:
         await settle(pilot)
         lines = screen_lines(app)
         assert any("FUNCTION" in line and "RUNNING" in line and "|####      |  42%" in line for line in lines)
@@ -337,8 +346,8 @@ async def test_run_panel_follows_the_run_and_keeps_the_cursor(make_app, monkeypa
         assert app.screen.subfile.current_key() == 3
         m.Step.update(progress=80.0).where((m.Step.run == 4) & (m.Step.seq == 9)).execute()
         m.Step.update(status="RUNNING", started_at=NOW).where((m.Step.run == 4) & (m.Step.seq == 10)).execute()
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await watch.work_done(pilot, "RunPanel:poll", lambda view: _progress(view, 9) == "80%"
+                              and _status(view, 10) == "RUNNING")   # a poll that read the change
         assert app.screen.subfile.current_key() == 3              # the poller did not move the cursor
         await pilot.press("pagedown")
         await settle(pilot)
@@ -347,8 +356,7 @@ async def test_run_panel_follows_the_run_and_keeps_the_cursor(make_app, monkeypa
         assert any("COLLECT_LOGS" in line and "RUNNING" in line for line in lines)
         assert lines[18].rstrip().endswith("Bottom")
         m.Run.update(state="SUCCEEDED").where(m.Run.id == 4).execute()
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await watch.work_done(pilot, "RunPanel:poll", lambda view: view.state == "SUCCEEDED")
         assert any("SUCCEEDED" in line for line in screen_lines(app))
         assert app.screen._timer is None                          # a finished run is not polled
 

@@ -3,12 +3,10 @@ confirmation (Enter boots, F12 changes nothing), a refused boot onto a running c
 environment that keeps no generations. The boot is judged by the lab's own state."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ..engine.conftest import gen_lab, lpar, run_now  # noqa: F401  (gen_lab is a fixture)
-from .conftest import screen_lines, settle
+from .conftest import screen_lines, settle, until
 from .test_panels import command, message, option
 
 pytestmark = pytest.mark.tui
@@ -16,13 +14,6 @@ pytestmark = pytest.mark.tui
 
 def _text(app) -> str:
     return "\n".join(screen_lines(app))
-
-
-async def _until(pilot, done, seconds: float = 20.0) -> None:
-    """Let the app run until DONE() holds (the boot is a process of its own: seconds, not rounds)."""
-    deadline = time.monotonic() + seconds
-    while not done() and time.monotonic() < deadline:
-        await pilot.pause(0.2)
 
 
 @pytest.mark.lab
@@ -95,7 +86,8 @@ async def test_recovery_points_panel_boots_a_generation_on_the_lab(gen_lab, tmp_
         await pilot.pause()
         assert isinstance(app.screen, WrkFlRcvpPanel) and "Booting generation 2" in message(app)
         await pilot.press("f5")                                 # the panel answers while the boot runs
-        await _until(pilot, lambda: isinstance(app.screen, DisplayPanel))
+        await until(pilot, lambda: isinstance(app.screen, DisplayPanel), "the boot's result panel",
+                    timeout=60)   # the boot is a process of its own: seconds, not rounds
         result = _text(app)
         assert "Recovery Point Booted" in screen_lines(app)[0], result
         assert "CHGNETA SYSNAME(RCVPNT)" in result and "manual IPL" in result, result
@@ -111,7 +103,7 @@ async def test_recovery_points_panel_boots_a_generation_on_the_lab(gen_lab, tmp_
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("enter")
-        await _until(pilot, lambda: "is Running" in message(app))
+        await until(pilot, lambda: "is Running" in message(app), "the refusal of a second boot", timeout=60)
         assert isinstance(app.screen, WrkFlRcvpPanel)
         assert "clone partition CLONE3" in message(app) and "in use" in message(app), message(app)
         assert lpar(lab, "CLONE3").state == "Running" and not lab.world.conflicts
@@ -134,6 +126,43 @@ async def test_started_on_an_environment_without_generations(make_app):
         await settle(pilot)
         assert "(No recovery points)" in _text(app)
         assert "Environment RCVPNT keeps no recovery points in generations" in message(app)
+
+
+# ------------------------------------------------------------------ WRKFLENV option 13
+
+async def test_wrkflenv_option_13_opens_the_recovery_points(make_app):
+    from screens.wrkflenv import WrkFlEnvPanel
+    from screens.wrkflrcvp import WrkFlRcvpPanel
+    _keep_generations()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "13=Work with recovery points" in screen_lines(app)[6]      # the option legend, line 7
+        await option(pilot, "RCVPNT", "13")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WrkFlRcvpPanel) and app.screen.env == "RCVPNT", _text(app)
+        assert [r.key for r in app.screen.subfile.rows] == [1, 2, 3, 4]
+        assert "RCVPNT" in screen_lines(app)[2] and "CLONE3" in screen_lines(app)[3]
+        await pilot.press("f12")
+        await settle(pilot)
+        assert isinstance(app.screen, WrkFlEnvPanel) and message(app) == ""
+
+
+async def test_wrkflenv_option_13_on_one_generation_gives_the_reason(make_app):
+    """An environment that keeps one generation has no list of recovery points to show: the option
+    says why, as WRKFLRCVP does, and the options typed after it are not processed."""
+    from screens.wrkflenv import WrkFlEnvPanel
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await option(pilot, "NIGHTLY", "13")
+        await option(pilot, "TESTCOPY", "5")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, WrkFlEnvPanel), _text(app)
+        assert "Environment NIGHTLY keeps no recovery points in generations" in message(app)
+        assert app.screen.subfile.typed() == []
 
 
 # ------------------------------------------------------------------ a snapshot on fixed data

@@ -9,13 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from .conftest import fill_store, repo_path
+from .conftest import fill_store, repo_path, wait_until
 
 pytestmark = pytest.mark.tui
 
@@ -34,14 +33,13 @@ class Tmux:
         return self("capture-pane", "-p", "-t", "panels", check=False).stdout
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
+        def shown() -> str:
             screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+            return screen if text in screen else ""
+        try:
+            return wait_until(shown, timeout, f"{text!r} in the terminal", poll=0.1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the screen was:\n{self.screen()}") from None
 
     def alive(self) -> bool:
         return self("has-session", "-t", "panels", check=False).returncode == 0
@@ -87,9 +85,6 @@ def test_panels_in_a_real_terminal(tmp_path):
         tmux("send-keys", "-t", "panels", "S-F6")               # F18 = Bottom, as xterm sends Shift+F6
         tmux.wait_for("Bottom")
         tmux("send-keys", "-t", "panels", "F3")                 # exit
-        deadline = time.monotonic() + 10
-        while tmux.alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not tmux.alive(), tmux.screen()
+        wait_until(lambda: not tmux.alive(), 10, "the panels to end after F3", poll=0.1)
     finally:
         tmux.close()
