@@ -2,6 +2,7 @@
 
 Each check returns the value unchanged or raises ValidationError with a message an
 operator understands. Nothing is ever "cleaned up" silently: a bad name is refused.
+IBM i command lines are built from such values by flash4i_tui/cl.py.
 """
 from __future__ import annotations
 

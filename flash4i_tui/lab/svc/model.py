@@ -1,7 +1,8 @@
 """A simulated IBM Storage Virtualize array (SVC / Storwize / FlashSystem): state, no I/O.
 
-Volumes, hosts with their volume mappings, FlashCopy mappings and consistency groups, and
-the FlashCopy state machine of reference §1.4. The CLI front (cli.py) turns command lines
+Volumes, hosts with their volume mappings (Volume and Host are the shared ones of
+lab/blockarray.py), FlashCopy mappings and consistency groups, and the FlashCopy state
+machine of reference §1.4. The CLI front (cli.py) turns command lines
 into calls on this model; tests drive it directly.
 
 Time: preparing -> prepared (cache flush), stopping -> stopped and the background copy
