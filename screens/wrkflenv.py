@@ -10,10 +10,11 @@ from .panel import ConfirmPanel, EXIT, ListPanel
 
 
 class WrkFlEnvPanel(ListPanel):
-    """Each line is one environment: a production partition, the clone partition it is
-    copied onto, and what runs on the clone. Type an option beside one or more lines and
-    press Enter; the options run top-down. F6 creates an environment. 13 works with the
-    recovery points of an environment that keeps several generations (WRKFLRCVP)."""
+    """Each line is one environment: a production partition, the clone partition
+    it is copied onto, and what runs on the clone. Type an option beside one or
+    more lines and press Enter; the options run top-down. F6 creates an
+    environment. 13 works with the recovery points of an environment that keeps
+    several generations (WRKFLRCVP)."""
 
     TITLE_TEXT = "Work with Environments"
     SHOW_CLOCK = True
