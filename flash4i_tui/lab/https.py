@@ -104,6 +104,42 @@ class BadJson(Exception):
     """The request body is not JSON."""
 
 
+@dataclass(frozen=True)
+class Route:
+    """One line of a REST front's route table: METHOD and PATTERN (path segments; `{name}` takes
+    any one segment, `{name:a,b}` one of those words) -> the front's method HANDLER, called with
+    the request and the named segments. The fronts hold the array's lock around a GET (a listing
+    is one consistent picture); a change locks in the model."""
+
+    method: str
+    pattern: str
+    handler: str
+
+    def match(self, method: str, parts: List[str]) -> Optional[Dict[str, str]]:
+        segments = self.pattern.split("/") if self.pattern else []
+        if method != self.method or len(segments) != len(parts):
+            return None
+        found: Dict[str, str] = {}
+        for segment, part in zip(segments, parts):
+            if segment.startswith("{"):
+                name, _, words = segment[1:-1].partition(":")
+                if words and part not in words.split(","):
+                    return None
+                found[name] = part
+            elif segment != part:
+                return None
+        return found
+
+
+def route(table: Tuple[Route, ...], method: str, parts: List[str]) -> Optional[Tuple[Route, Dict[str, str]]]:
+    """The first route of TABLE for METHOD and the path PARTS, with its named segments; None if none."""
+    for entry in table:
+        found = entry.match(method, parts)
+        if found is not None:
+            return entry, found
+    return None
+
+
 class HttpsFront:
     """Base of the lab's REST fronts. Subclasses implement `handle` and `fault_reply`."""
 

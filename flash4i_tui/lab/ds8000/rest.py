@@ -13,15 +13,16 @@
 
 Every answer carries the `server` envelope; every request but the token one needs a valid
 X-Auth-Token. Relationship fields beyond those of the reference (backgroundcopy, persistent,
-recording, date_created) are [R], from the lsflash -l columns.
+recording, date_created) are [R], from the lsflash -l columns. The front routes from its
+table ROUTES (method, path pattern -> handler), as the SVC CLI front does from its VERBS.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..blockarray import Host, Volume
 from ..faults import Fault
-from ..https import HttpRequest, HttpsFront, Reply, TlsFiles, fault_code, http_status
+from ..https import HttpRequest, HttpsFront, Reply, Route, TlsFiles, fault_code, http_status, route
 from .errors import CODE_PATTERN, SUCCESS, Ds8kError
 from .model import Ds8kArray, Relationship, ds_time
 
@@ -34,6 +35,24 @@ def _ok(**data: Any) -> dict:
 
 def _listing(kind: str, items: List[dict]) -> dict:
     return _ok(counts={"data_counts": len(items), "total_counts": len(items)}, data={kind: items})
+
+
+# The REST API under /api/v1 (after POST tokens), as (method, path pattern) -> handler.
+ROUTES = (
+    Route("GET", "volumes", "_get_volumes"),
+    Route("GET", "volumes/{volume}", "_get_volume"),
+    Route("GET", "volumes/{volume}/flashcopy", "_get_volume_flashcopy"),
+    Route("GET", "systems", "_get_systems"),
+    Route("GET", "hosts", "_get_hosts"),
+    Route("GET", "hosts/{host}/mappings", "_get_mappings"),
+    Route("POST", "hosts/{host}/mappings", "_map"),
+    Route("DELETE", "hosts/{host}/mappings/{lunid}", "_unmap"),
+    Route("GET", "cs/flashcopies", "_flashcopies"),
+    Route("GET", "cs/flashcopies/{rel}", "_get_flashcopy"),
+    Route("POST", "cs/flashcopies", "_create"),
+    Route("POST", "cs/flashcopies/unfreeze", "_unfreeze"),
+    Route("DELETE", "cs/flashcopies/{rel}", "_delete"),
+)
 
 
 class Ds8000Front(HttpsFront):
@@ -86,36 +105,39 @@ class Ds8000Front(HttpsFront):
         return Reply(200, _ok(token={"token": token, "expired_time": expires,
                                      "max_idle_interval": str(int(self.array.TOKEN_IDLE_SECONDS * 1000))}))
 
-    def _route(self, request: HttpRequest, route: List[str]) -> dict:
-        method, n = request.method, len(route)
-        table: List[Tuple[str, Callable[[List[str]], bool], Callable[[], dict]]] = [
-            ("GET", lambda r: r == ["volumes"],
-             lambda: _listing("volumes", [self._volume(v) for v in self._volumes()])),
-            ("GET", lambda r: n == 2 and r[0] == "volumes",
-             lambda: _listing("volumes", [self._volume(self.array._need_volume(route[1]))])),
-            ("GET", lambda r: n == 3 and r[0] == "volumes" and r[2] == "flashcopy",
-             lambda: _listing("flashcopy", self._volume_rels(self.array._need_volume(route[1])))),
-            ("GET", lambda r: r == ["systems"], lambda: _listing("systems", [self._system()])),
-            ("GET", lambda r: r == ["hosts"], lambda: _listing("hosts", [self._host(h) for h in self._hosts()])),
-            ("GET", lambda r: n == 3 and r[0] == "hosts" and r[2] == "mappings",
-             lambda: _listing("mappings", self._mappings(route[1]))),
-            ("POST", lambda r: n == 3 and r[0] == "hosts" and r[2] == "mappings", lambda: self._map(request, route[1])),
-            ("DELETE", lambda r: n == 4 and r[0] == "hosts" and r[2] == "mappings",
-             lambda: self._unmap(route[1], route[3])),
-            ("GET", lambda r: r == ["cs", "flashcopies"], lambda: self._flashcopies(request)),
-            ("GET", lambda r: n == 3 and r[:2] == ["cs", "flashcopies"],
-             lambda: _listing("flashcopy", [self._rel(self._need_rel(route[2]))])),
-            ("POST", lambda r: r == ["cs", "flashcopies"], lambda: self._create(request)),
-            ("POST", lambda r: r == ["cs", "flashcopies", "unfreeze"], lambda: self._unfreeze(request)),
-            ("DELETE", lambda r: n == 3 and r[:2] == ["cs", "flashcopies"], lambda: self._delete(route[2])),
-        ]
-        for verb, matches, answer in table:
-            if verb == method and matches(route):
-                if method != "GET":
-                    return answer()            # the model locks; a flash calls the world outside its lock
-                with self.array.lock:          # a listing is one consistent picture
-                    return answer()
-        raise Ds8kError("bad_request", path=request.path, method=method)
+    def _route(self, request: HttpRequest, parts: List[str]) -> dict:
+        found = route(ROUTES, request.method, parts)
+        if found is None:
+            raise Ds8kError("bad_request", path=request.path, method=request.method)
+        entry, segments = found
+        answer = getattr(self, entry.handler)
+        if request.method != "GET":
+            return answer(request, **segments)      # the model locks; a flash calls the world outside its lock
+        with self.array.lock:                       # a listing is one consistent picture
+            return answer(request, **segments)
+
+    # ---------------------------------------------------------------- the routes' handlers
+
+    def _get_volumes(self, request: HttpRequest) -> dict:
+        return _listing("volumes", [self._volume(v) for v in self._volumes()])
+
+    def _get_volume(self, request: HttpRequest, volume: str) -> dict:
+        return _listing("volumes", [self._volume(self.array._need_volume(volume))])
+
+    def _get_volume_flashcopy(self, request: HttpRequest, volume: str) -> dict:
+        return _listing("flashcopy", self._volume_rels(self.array._need_volume(volume)))
+
+    def _get_systems(self, request: HttpRequest) -> dict:
+        return _listing("systems", [self._system()])
+
+    def _get_hosts(self, request: HttpRequest) -> dict:
+        return _listing("hosts", [self._host(h) for h in self._hosts()])
+
+    def _get_mappings(self, request: HttpRequest, host: str) -> dict:
+        return _listing("mappings", self._mappings(host))
+
+    def _get_flashcopy(self, request: HttpRequest, rel: str) -> dict:
+        return _listing("flashcopy", [self._rel(self._need_rel(rel))])
 
     # ---------------------------------------------------------------- volumes and hosts
 
@@ -164,7 +186,7 @@ class Ds8000Front(HttpsFront):
                  "link": self._link("hosts", host.name, "mappings", f"{lun:02X}")}
                 for lun, v in sorted(host.mappings.items())]
 
-    def _map(self, request: HttpRequest, host_name: str) -> dict:
+    def _map(self, request: HttpRequest, host: str) -> dict:
         params = self._params(request)
         asked: List[Tuple[Optional[int], str]] = []
         if isinstance(params.get("volumes"), list):
@@ -180,16 +202,16 @@ class Ds8000Front(HttpsFront):
             raise Ds8kError("bad_parameter", what="volumes", why="no volume to map")
         responses = []
         for lun, vid in asked:
-            lun = self.array.map_volume(host_name, vid, lun)
-            responses.append(_ok(link=self._link("hosts", host_name, "mappings", f"{lun:02X}")))
+            lun = self.array.map_volume(host, vid, lun)
+            responses.append(_ok(link=self._link("hosts", host, "mappings", f"{lun:02X}")))
         return _ok(responses=responses)
 
-    def _unmap(self, host_name: str, lunid: str) -> dict:
+    def _unmap(self, request: HttpRequest, host: str, lunid: str) -> dict:
         try:
             lun = int(lunid, 16)
         except ValueError:
-            raise Ds8kError("not_found", what="mapping", id=f"{host_name}/{lunid}") from None
-        self.array.unmap_volume(host_name, lun)
+            raise Ds8kError("not_found", what="mapping", id=f"{host}/{lunid}") from None
+        self.array.unmap_volume(host, lun)
         return _ok()
 
     # ---------------------------------------------------------------- FlashCopy
@@ -240,6 +262,6 @@ class Ds8000Front(HttpsFront):
         self.array.unfreeze([str(x).upper() for x in lss_ids])
         return _ok()
 
-    def _delete(self, rel_id: str) -> dict:
-        self.array.delete_flashcopy(rel_id.upper())
+    def _delete(self, request: HttpRequest, rel: str) -> dict:
+        self.array.delete_flashcopy(rel.upper())
         return _ok()
