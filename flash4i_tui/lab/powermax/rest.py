@@ -19,17 +19,20 @@ Errors are an HTTP status with {"message": ...}. A PUT or POST whose body says
 Snapshots are addressed two ways, as on Unisphere 9.2 and later [V: PyU4V replication.py]: by
 snapid (unique, snake_case bodies: `link.storage_group_name`) and by generation (0 is the
 newest; the older camelCase bodies: `link.linkStorageGroupName`, `isLinked`, ...).
+
+The front routes from its tables ROUTES and ARRAY_ROUTES (method, path pattern -> handler), as
+the SVC CLI front does from its VERBS.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import uuid
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional
 
 from ..blockarray import Volume
 from ..faults import Fault
-from ..https import HttpRequest, HttpsFront, Reply, TlsFiles, http_status
+from ..https import HttpRequest, HttpsFront, Reply, Route, TlsFiles, http_status, route
 from .errors import PmaxError
 from .model import CYLINDER_BYTES, TRACK_BYTES, Generation, Job, PmaxArray, StorageGroup, pmax_time
 
@@ -43,6 +46,43 @@ def _gb(nbytes: int) -> float:
 
 def _job_time(when: Optional[Any]) -> str:
     return when.strftime("%b-%d-%Y %H:%M:%S.000") if when else "N/A"
+
+
+# Under /univmax/restapi/{ver}: (method, path pattern) -> handler. ROUTES first; then, under
+# {sloprovisioning|replication}/symmetrix/{sid} (the array's own id), that category's table.
+ROUTES = (
+    Route("GET", "sloprovisioning/symmetrix", "_get_symmetrix_list"),
+    Route("GET", "system/symmetrix", "_get_symmetrix_list"),
+    Route("GET", "replication/capabilities/symmetrix", "_get_capabilities"),
+    Route("GET", "{category:system,sloprovisioning,replication}/symmetrix/{sid}", "_get_array"),
+    Route("GET", "system/job/{job}", "_get_job"),
+)
+GENERATION = "storagegroup/{sg}/snapshot/{name}/{form:snapid,generation}/{key}"
+ARRAY_ROUTES = {
+    "sloprovisioning": (
+        Route("GET", "volume", "_volume_list"),
+        Route("GET", "volume/{device}", "_get_volume"),
+        Route("GET", "storagegroup", "_get_sgs"),
+        Route("POST", "storagegroup", "_create_sg"),
+        Route("GET", "storagegroup/{sg}", "_get_sg"),
+        Route("PUT", "storagegroup/{sg}", "_edit_sg"),
+        Route("DELETE", "storagegroup/{sg}", "_delete_sg"),
+        Route("GET", "maskingview", "_get_views"),
+        Route("GET", "maskingview/{view}", "_get_view"),
+        Route("GET", "maskingview/{view}/connections", "_get_connections"),
+    ),
+    "replication": (
+        Route("GET", "storagegroup", "_get_replicated_sgs"),
+        Route("GET", "storagegroup/{sg}", "_get_sg_replication"),
+        Route("GET", "storagegroup/{sg}/snapshot", "_get_snapshot_names"),
+        Route("POST", "storagegroup/{sg}/snapshot", "_post_snapshot"),
+        Route("GET", "storagegroup/{sg}/snapshot/{name}/snapid", "_get_snapids"),
+        Route("GET", "storagegroup/{sg}/snapshot/{name}/generation", "_get_generations"),
+        Route("GET", GENERATION, "_get_generation"),
+        Route("PUT", GENERATION, "_put_generation"),
+        Route("DELETE", GENERATION, "_delete_generation"),
+    ),
+}
 
 
 class PowerMaxFront(HttpsFront):
@@ -86,53 +126,64 @@ class PowerMaxFront(HttpsFront):
             raise PmaxError("unauthorized")
 
     def _route(self, request: HttpRequest, r: List[str]) -> Reply:
-        method, a, sid = request.method, self.array, self.array.sid
-        if r in (["sloprovisioning", "symmetrix"], ["system", "symmetrix"]) and method == "GET":
-            return Reply(200, {"symmetrixId": [sid]})
-        if r == ["replication", "capabilities", "symmetrix"] and method == "GET":
-            return Reply(200, {"symmetrixCapability": [{"symmetrixId": sid, "snapVxCapable": True,
-                                                        "rdfCapable": False}]})
-        if len(r) == 3 and r[1] == "symmetrix" and r[0] in ("system", "sloprovisioning", "replication") \
-                and method == "GET":
-            if r[2] != sid:
-                raise PmaxError("no_array", sid=r[2])
-            return Reply(200, self._array(r[0]))
-        if r[:1] == ["system"] and r[1:2] == ["job"] and len(r) == 3 and method == "GET":
-            with a.lock:
-                job = a.jobs.get(r[2])
-                if job is None:
-                    raise PmaxError("no_job", job=r[2])
-                return Reply(200, self._job(job))
+        found = route(ROUTES, request.method, r)
+        if found is not None:
+            entry, segments = found
+            return getattr(self, entry.handler)(request, **segments)
         if len(r) < 3 or r[1] != "symmetrix" or r[0] not in ("sloprovisioning", "replication"):
             raise PmaxError("no_resource", path=request.path)
-        if r[2] != sid:
+        if r[2] != self.array.sid:
             raise PmaxError("no_array", sid=r[2])
-        rest = r[3:]
-        handlers: List[Tuple[str, Callable[[List[str]], bool], Callable[[], Reply]]] = [
-            ("GET", lambda x: x == ["volume"], lambda: self._volume_list(request)),
-            ("GET", lambda x: len(x) == 2 and x[0] == "volume",
-             lambda: Reply(200, self._volume(a.need_volume(rest[1])))),
-            ("GET", lambda x: x == ["storagegroup"], lambda: Reply(200, {"storageGroupId": sorted(a.storage_groups)})),
-            ("POST", lambda x: x == ["storagegroup"], lambda: self._create_sg(request)),
-            ("GET", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: Reply(200, self._sg(a.need_sg(rest[1])))),
-            ("PUT", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: self._edit_sg(request, rest[1])),
-            ("DELETE", lambda x: len(x) == 2 and x[0] == "storagegroup", lambda: self._delete_sg(rest[1])),
-            ("GET", lambda x: x == ["maskingview"], lambda: Reply(200, {"maskingViewId": sorted(a.views)})),
-            ("GET", lambda x: len(x) == 2 and x[0] == "maskingview", lambda: Reply(200, self._view(rest[1]))),
-            ("GET", lambda x: len(x) == 3 and x[0] == "maskingview" and x[2] == "connections",
-             lambda: Reply(200, self._connections(rest[1]))),
-        ]
-        if r[0] == "replication":
-            handlers = self._snapshot_handlers(request, rest)
-        for verb, matches, answer in handlers:
-            if verb == method and matches(rest):
-                if method != "GET":
-                    return answer()
-                with a.lock:
-                    return answer()
-        raise PmaxError("no_resource", path=request.path)
+        found = route(ARRAY_ROUTES[r[0]], request.method, r[3:])
+        if found is None:
+            raise PmaxError("no_resource", path=request.path)
+        entry, segments = found
+        answer = getattr(self, entry.handler)
+        if request.method != "GET":
+            return answer(request, **segments)
+        with self.array.lock:                       # a listing is one consistent picture
+            return answer(request, **segments)
+
+    # ---------------------------------------------------------------- the system
+
+    def _get_symmetrix_list(self, request: HttpRequest) -> Reply:
+        return Reply(200, {"symmetrixId": [self.array.sid]})
+
+    def _get_capabilities(self, request: HttpRequest) -> Reply:
+        return Reply(200, {"symmetrixCapability": [{"symmetrixId": self.array.sid, "snapVxCapable": True,
+                                                    "rdfCapable": False}]})
+
+    def _get_array(self, request: HttpRequest, category: str, sid: str) -> Reply:
+        if sid != self.array.sid:
+            raise PmaxError("no_array", sid=sid)
+        return Reply(200, self._array(category))
+
+    def _get_job(self, request: HttpRequest, job: str) -> Reply:
+        with self.array.lock:
+            found = self.array.jobs.get(job)
+            if found is None:
+                raise PmaxError("no_job", job=job)
+            return Reply(200, self._job(found))
 
     # ---------------------------------------------------------------- provisioning
+
+    def _get_volume(self, request: HttpRequest, device: str) -> Reply:
+        return Reply(200, self._volume(self.array.need_volume(device)))
+
+    def _get_sgs(self, request: HttpRequest) -> Reply:
+        return Reply(200, {"storageGroupId": sorted(self.array.storage_groups)})
+
+    def _get_sg(self, request: HttpRequest, sg: str) -> Reply:
+        return Reply(200, self._sg(self.array.need_sg(sg)))
+
+    def _get_views(self, request: HttpRequest) -> Reply:
+        return Reply(200, {"maskingViewId": sorted(self.array.views)})
+
+    def _get_view(self, request: HttpRequest, view: str) -> Reply:
+        return Reply(200, self._view(view))
+
+    def _get_connections(self, request: HttpRequest, view: str) -> Reply:
+        return Reply(200, self._connections(view))
 
     def _volume(self, v: Volume) -> dict:
         groups = self.array.groups_of(v)
@@ -175,7 +226,7 @@ class PowerMaxFront(HttpsFront):
             raise PmaxError("bad_request", why="only FBA storage groups are supported")
         return Reply(201, self._sg(self.array.create_sg(name)))
 
-    def _edit_sg(self, request: HttpRequest, name: str) -> Reply:
+    def _edit_sg(self, request: HttpRequest, sg: str) -> Reply:
         param = (request.body or {}).get("editStorageGroupActionParam") if isinstance(request.body, dict) else None
         if not isinstance(param, dict) or len(param) != 1:
             raise PmaxError("bad_request", why="editStorageGroupActionParam needs exactly one action")
@@ -185,14 +236,14 @@ class PowerMaxFront(HttpsFront):
         if not isinstance(devices, list) or not devices or not all(isinstance(d, str) for d in devices):
             raise PmaxError("bad_request", why="volumeId must be a list of device ids")
         if add is not None:
-            self.array.add_to_sg(name, devices)
+            self.array.add_to_sg(sg, devices)
         else:
-            self.array.remove_from_sg(name, devices)
+            self.array.remove_from_sg(sg, devices)
         with self.array.lock:
-            return Reply(200, self._sg(self.array.need_sg(name)))
+            return Reply(200, self._sg(self.array.need_sg(sg)))
 
-    def _delete_sg(self, name: str) -> Reply:
-        self.array.delete_sg(name)
+    def _delete_sg(self, request: HttpRequest, sg: str) -> Reply:
+        self.array.delete_sg(sg)
         return Reply(204)
 
     def _need_view(self, name: str):
@@ -218,40 +269,43 @@ class PowerMaxFront(HttpsFront):
 
     # ---------------------------------------------------------------- SnapVX
 
-    def _snapshot_handlers(self, request: HttpRequest, rest: List[str]):
+    def _get_replicated_sgs(self, request: HttpRequest) -> Reply:
+        return Reply(200, {"name": self._replicated_sgs(request)})
+
+    def _get_sg_replication(self, request: HttpRequest, sg: str) -> Reply:
+        return Reply(200, self._sg_replication(sg))
+
+    def _get_snapshot_names(self, request: HttpRequest, sg: str) -> Reply:
         a = self.array
-        if rest == ["storagegroup"]:
-            return [("GET", lambda x: True, lambda: Reply(200, {"name": self._replicated_sgs(request)}))]
-        if len(rest) == 2 and rest[0] == "storagegroup":
-            return [("GET", lambda x: True, lambda: Reply(200, self._sg_replication(rest[1])))]
-        if len(rest) < 3 or rest[0] != "storagegroup" or rest[2] != "snapshot":
-            return []
-        sg = rest[1]
+        return Reply(200, {"name": sorted(n for n, gens in a.snapshots.get(a.need_sg(sg).name, {}).items() if gens)})
 
-        def generation() -> Generation:
-            """The generation a .../snapid/{id} or .../generation/{n} path names."""
-            key = rest[5]
-            if rest[4] == "snapid":
-                return a.generation(sg, rest[3], int(key) if key.isdigit() else -1)
-            gens = a.generations(sg, rest[3])
-            if not key.isdigit() or int(key) >= len(gens):
-                raise PmaxError("no_generation", gen=key, name=rest[3])
-            return gens[len(gens) - 1 - int(key)]          # generation 0 is the newest
+    def _post_snapshot(self, request: HttpRequest, sg: str) -> Reply:
+        return self._establish(request, sg)
 
-        def one(x: List[str]) -> bool:
-            return len(x) == 6 and x[4] in ("snapid", "generation")
-        return [
-            ("GET", lambda x: len(x) == 3, lambda: Reply(200, {"name": sorted(
-                n for n, gens in a.snapshots.get(a.need_sg(sg).name, {}).items() if gens)})),
-            ("POST", lambda x: len(x) == 3, lambda: self._establish(request, sg)),
-            ("GET", lambda x: len(x) == 5 and x[4] == "snapid",
-             lambda: Reply(200, {"snapids": [g.snapid for g in a.generations(sg, rest[3])]})),
-            ("GET", lambda x: len(x) == 5 and x[4] == "generation",
-             lambda: Reply(200, {"generations": list(range(len(a.generations(sg, rest[3]))))})),
-            ("GET", one, lambda: Reply(200, self._detail(generation(), rest[4]))),
-            ("PUT", one, lambda: self._modify(request, generation(), rest[4])),
-            ("DELETE", one, lambda: self._terminate(generation())),
-        ]
+    def _get_snapids(self, request: HttpRequest, sg: str, name: str) -> Reply:
+        return Reply(200, {"snapids": [g.snapid for g in self.array.generations(sg, name)]})
+
+    def _get_generations(self, request: HttpRequest, sg: str, name: str) -> Reply:
+        return Reply(200, {"generations": list(range(len(self.array.generations(sg, name))))})
+
+    def _named_generation(self, sg: str, name: str, form: str, key: str) -> Generation:
+        """The generation a .../snapid/{id} or .../generation/{n} path names."""
+        a = self.array
+        if form == "snapid":
+            return a.generation(sg, name, int(key) if key.isdigit() else -1)
+        gens = a.generations(sg, name)
+        if not key.isdigit() or int(key) >= len(gens):
+            raise PmaxError("no_generation", gen=key, name=name)
+        return gens[len(gens) - 1 - int(key)]          # generation 0 is the newest
+
+    def _get_generation(self, request: HttpRequest, sg: str, name: str, form: str, key: str) -> Reply:
+        return Reply(200, self._detail(self._named_generation(sg, name, form, key), form))
+
+    def _put_generation(self, request: HttpRequest, sg: str, name: str, form: str, key: str) -> Reply:
+        return self._modify(request, self._named_generation(sg, name, form, key), form)
+
+    def _delete_generation(self, request: HttpRequest, sg: str, name: str, form: str, key: str) -> Reply:
+        return self._terminate(self._named_generation(sg, name, form, key))
 
     def _replicated_sgs(self, request: HttpRequest) -> List[str]:
         wanted = (request.query.get("hasSnapshots") or [""])[0].lower()
