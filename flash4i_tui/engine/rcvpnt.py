@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from ..cl import ClStr, cl_command
 from ..config.schema import GROUP_NAME_MAX
 from ..config.store_io import environment_record
 from ..devices.storage.base import VolumePair
@@ -231,11 +232,12 @@ def next_steps(defs: Defs, generation: int, refcode: str) -> List[str]:
         "the system at IPL Y (the copy is production's: its startup program and TCP/IP must not start).",
         "Sign on at the console (QSECOFR). The copy holds production's identity and addresses: before anything "
         "else, change them:",
-        f"  CHGNETA SYSNAME({ident['system_name']})",
+        "  " + cl_command("CHGNETA", SYSNAME=ident["system_name"]),
         "  CFGTCP option 1: end and remove production's interfaces (RMVTCPIFC), then add the clone's own:",
     ]
     for i in ident.get("interfaces") or []:
-        steps.append(f"  ADDTCPIFC INTNETADR('{i['address']}') LIND({i['line']}) SUBNETMASK('{i['subnet_mask']}')")
+        steps.append("  " + cl_command("ADDTCPIFC", INTNETADR=ClStr(i["address"]), LIND=i["line"],
+                                       SUBNETMASK=ClStr(i["subnet_mask"])))
     if not ident.get("interfaces"):
         steps.append("  (the environment names no clone interface: add the address you were given for the clone)")
     steps += [
