@@ -28,7 +28,7 @@ from flash4i_tui.errors import Flash4iError
 from .command import CommandError, CommandSpec, fkey_of, parse
 from .panel import EXIT, Panel
 from .theme import GREEN_SCREEN
-from .workers import StoreWorkers, WorkDone, WorkFailed
+from .workers import StoreWorkers, WorkEnded
 
 EnsureWorker = Callable[[Optional[str]], None]
 
@@ -242,9 +242,8 @@ class Flash4iApp(App):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.jobs.state_changed(event)
 
-    @on(WorkDone)
-    @on(WorkFailed)
-    def job_ended(self, message: Any) -> None:
+    @on(WorkEnded)
+    def job_ended(self, message: WorkEnded) -> None:
         self.jobs.deliver(message)
 
     def report_error(self, exc: BaseException, panel: Optional[Panel] = None) -> None:

@@ -29,7 +29,7 @@ from .layout import (BOTTOM, TOP, Anchor, Column, Page, Row, confirm_lines, fit_
                      heading_line, more_text, page_of)
 from .theme import HEADING_STYLE
 from .widgets import CommandLine, Legend, Lines, Subfile, TitleLine
-from .workers import StoreWorkers, WorkDone, WorkFailed
+from .workers import StoreWorkers, WorkEnded
 
 EXIT = "exit"            # a panel's result when F3 left it: the whole function ends
 
@@ -157,9 +157,8 @@ class Panel(Screen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.workers_of_panel.state_changed(event)
 
-    @on(WorkDone)
-    @on(WorkFailed)
-    def work_ended(self, message: Any) -> None:
+    @on(WorkEnded)
+    def work_ended(self, message: WorkEnded) -> None:
         self.workers_of_panel.deliver(message)
 
     # ---- opening and leaving panels

@@ -26,14 +26,14 @@ def in_store(fn: Callable[[], Any]) -> Any:
         return fn()
 
 
-class WorkDone(Message):
-    """Store work of a panel or of the app ended; RESULT is what its function returned."""
+class WorkEnded(Message):
+    """Store work of a panel or of the app ended (WorkDone or WorkFailed say how)."""
 
     bubble = False                      # for the node that started the work, not for its parents
 
-    def __init__(self, worker: Worker, result: Any):
+    def __init__(self, worker: Worker):
         super().__init__()
-        self.worker, self.result = worker, result
+        self.worker = worker
 
     @property
     def description(self) -> str:
@@ -41,18 +41,20 @@ class WorkDone(Message):
         return self.worker.description
 
 
-class WorkFailed(Message):
-    """Store work of a panel or of the app raised ERROR."""
+class WorkDone(WorkEnded):
+    """The work returned RESULT."""
 
-    bubble = False
+    def __init__(self, worker: Worker, result: Any):
+        super().__init__(worker)
+        self.result = result
+
+
+class WorkFailed(WorkEnded):
+    """The work raised ERROR."""
 
     def __init__(self, worker: Worker, error: BaseException):
-        super().__init__()
-        self.worker, self.error = worker, error
-
-    @property
-    def description(self) -> str:
-        return self.worker.description
+        super().__init__(worker)
+        self.error = error
 
 
 class StoreWorkers:
@@ -82,9 +84,9 @@ class StoreWorkers:
         elif event.state == WorkerState.CANCELLED:
             self.pending.pop(event.worker)
 
-    def deliver(self, message: Message) -> None:
+    def deliver(self, message: WorkEnded) -> None:
         """Call the callback the work of MESSAGE asked for."""
-        callbacks = self.pending.pop(getattr(message, "worker", None), None)
+        callbacks = self.pending.pop(message.worker, None)
         if callbacks is None:
             return
         done, failed = callbacks

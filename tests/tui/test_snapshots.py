@@ -53,70 +53,53 @@ def test_log_viewer(snap_compare, make_app, size):
 
 # ------------------------------------------------------------------ the small standard panels (80x24)
 
-async def _on_command_line(pilot, text: str) -> None:
-    cmd = pilot.app.screen.command_line
-    cmd.focus()
-    cmd.value = text
-    cmd.cursor_position = len(text)
-    await pilot.pause()
-
-
-async def _options(pilot, *typed) -> None:
-    """Type each (row key, option) of TYPED in the Opt fields of the list, then press Enter."""
-    sub = pilot.app.screen.subfile
-    sub.focus()
-    for key, opt in typed:
-        sub.cursor, sub.col = [r.key for r in sub.rows].index(key), 0
-        await pilot.press(*opt)
-    await pilot.press("enter")
-    await settle(pilot)
+def _then(command: str = "", keys=(), options=()):
+    """What to do on WRKFLENV before the picture: put COMMAND on the command line, type each
+    (row key, option) of OPTIONS in the list (then Enter), press KEYS; the panels settle after each."""
+    async def steps(pilot):
+        await settle(pilot)
+        if command:
+            cmd = pilot.app.screen.command_line
+            cmd.focus()
+            cmd.value, cmd.cursor_position = command, len(command)
+        if options:
+            sub = pilot.app.screen.subfile
+            sub.focus()
+            for key, opt in options:
+                sub.cursor, sub.col = [r.key for r in sub.rows].index(key), 0
+                await pilot.press(*opt)
+            await pilot.press("enter")
+            await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+    return steps
 
 
 def test_prompt(snap_compare, make_app):
     """F4 on a command typed on WRKFLENV's command line: the CL prompt with the values typed so far."""
-    async def prompt(pilot):
-        await settle(pilot)
-        await _on_command_line(pilot, "DSPFLLOG RUN(1)")
-        await pilot.press("f4")
-        await settle(pilot)
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=prompt)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_then("DSPFLLOG RUN(1)", ["f4"]))
 
 
 def test_prompt_with_an_error(snap_compare, make_app):
     """Enter on the prompt with a value that is not valid: the field in reverse image, the reason below."""
-    async def wrong_value(pilot):
-        await settle(pilot)
-        await _on_command_line(pilot, "DSPFLLOG RUN(ABC)")
-        await pilot.press("f4")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=wrong_value)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_then("DSPFLLOG RUN(ABC)", ["f4", "enter"]))
 
 
 def test_confirmation(snap_compare, make_app):
     """4=Delete on two environments: one confirmation panel lists both."""
-    async def delete_two(pilot):
-        await settle(pilot)
-        await _options(pilot, ("TESTCOPY", "4"), ("RCVPNT", "4"))
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=delete_two)
+    run_before = _then(options=[("TESTCOPY", "4"), ("RCVPNT", "4")])
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_help(snap_compare, make_app):
     """F1 on WRKFLENV: the panel's description, its options and its function keys."""
-    async def help_(pilot):
-        await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=help_)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_then(keys=["f1"]))
 
 
 def test_option_not_valid(snap_compare, make_app):
     """An option the list does not have: its Opt field in reverse image and the message line."""
-    async def wrong_option(pilot):
-        await settle(pilot)
-        await _options(pilot, ("TESTCOPY", "7"))
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=wrong_option)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_then(options=[("TESTCOPY", "7")]))
 
 
 def test_store_error(snap_compare, make_app):
