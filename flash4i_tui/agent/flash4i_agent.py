@@ -528,8 +528,40 @@ class Agent:
         abnormal = self.system_value("QABNORMSW").strip() == "1"
         proof = {"copy": "after_resume" if after else "in_window",
                  "previous_end": "abnormal" if abnormal else "normal"}
+        wanted = order.get("proof") or {}
+        if wanted.get("journals"):
+            proof["journals"] = self.journal_sequences(wanted["journals"])
+        if wanted.get("libraries"):
+            proof["objects"] = dict((lib, self.object_count(lib)) for lib in wanted["libraries"])
         self.log("proof of the copy: %s" % json.dumps(proof, sort_keys=True))
         return proof
+
+    def journal_sequences(self, journals):
+        """LIB/JRN -> last sequence number of its attached receiver, as the engine reads production
+        (devices/ibmi.py journal_sequences: the same statement [U: STATUS 'ATTACHED'])."""
+        found = dict((str(j).upper(), None) for j in journals)
+        try:
+            rows = self.sql("SELECT JOURNAL_LIBRARY, JOURNAL_NAME, LAST_SEQUENCE_NUMBER FROM "
+                            "QSYS2.JOURNAL_RECEIVER_INFO WHERE STATUS = ?", ("ATTACHED",))
+        except (RuntimeError, ValueError, KeyError) as exc:
+            self.log("journal markers not read: %s" % exc)
+            return found
+        for row in rows:
+            name = ("%s/%s" % (row.get("JOURNAL_LIBRARY") or "", row.get("JOURNAL_NAME") or "")).upper()
+            if name in found:
+                try:
+                    found[name] = int(str(row.get("LAST_SEQUENCE_NUMBER") or 0).strip())
+                except ValueError:
+                    found[name] = None
+        return found
+
+    def object_count(self, library):
+        """How many objects LIBRARY holds (None: not readable), reported with the proof."""
+        try:
+            return len(self.sql("SELECT OBJNAME FROM TABLE(QSYS2.OBJECT_STATISTICS(?, '*ALL')) X", (library,)))
+        except (RuntimeError, ValueError, KeyError) as exc:
+            self.log("object count of %s not read: %s" % (library, exc))
+            return None
 
     # ------------------------------------------------------------------ re-identification
 

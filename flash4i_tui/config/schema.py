@@ -418,6 +418,14 @@ ENVIRONMENT = Record({
         # the resumed marker alone, and QABNORMSW 1 is recorded but does not make it unproven.
         "abnormal_ipl_expected": Field(Bool(), False),
     }), lambda: {"timeout": 60, "action": "*END", "abnormal_ipl_expected": False}),
+    # The clone's proof (issue 13): journals whose last sequence number is read on production just
+    # before the suspend and just after the resume, and on the clone at its IPL; libraries whose
+    # object counts the clone reports. Empty: the proof rests on the order, the resumed marker
+    # and the IPL.
+    "proof": Field(Record({
+        "journals": Field(ListOf(Str(lambda v: qualified_object(v.upper()).upper())), list),
+        "libraries": Field(ListOf(Str(lambda v: names.ibmi_name(v.upper(), "library name"))), list),
+    }), lambda: {"journals": [], "libraries": []}),
     "clone_identity": Field(Record({
         "system_name": Field(Str(names.system_name)),
         "interfaces": Field(ListOf(INTERFACE)),

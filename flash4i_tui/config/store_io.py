@@ -83,6 +83,10 @@ def _generation_options(env: dict, options: dict) -> dict:
     quiesce.abnormal_ipl_expected, when set."""
     if env["quiesce"].get("abnormal_ipl_expected"):
         options["abnormal_ipl_expected"] = True
+    proof = env.get("proof") or {}
+    if proof.get("journals") or proof.get("libraries"):
+        options["proof"] = {"journals": list(proof.get("journals") or []),
+                            "libraries": list(proof.get("libraries") or [])}
     if env.get("generations", 1) > 1:
         options["generations"] = env["generations"]
         options["generation_targets"] = [list(p.get("targets") or []) for p in env["volumes"]]
@@ -120,6 +124,7 @@ def environment_record(env: m.Environment) -> dict:
         "ipl_timeout": env.ipl_timeout,
         "log_retention_days": env.log_retention_days,
         "generations": int((env.options or {}).get("generations") or 1),
+        "proof": dict({"journals": [], "libraries": []}, **((env.options or {}).get("proof") or {})),
     }
 
 

@@ -74,6 +74,9 @@ def build_order(run_id: int, defs: Defs, source_info: dict) -> dict:
         "status_path": status_path(run_id),
         "start_subsystems": list(CLONE_SUBSYSTEMS),
         "function_job_queue": FUNCTION_JOB_QUEUE,
+        # what the agent reads on the clone for its proof (journal markers, object counts)
+        "proof": {"journals": list((env.get("proof") or {}).get("journals") or []),
+                  "libraries": list((env.get("proof") or {}).get("libraries") or [])},
     }
 
 

@@ -224,7 +224,26 @@ def write_clone_order(ctx: RunContext) -> str:
     ibmi.write_file(path, data, mode=0o600)
     if ibmi.read_file(path) != data:
         raise DeviceError(defs.source.name, f"sftp {path}", "the clone order read back differs from what was written")
-    return f"order for partition {defs.clone.lpar_id} written to {path} on {defs.source.name}"
+    return f"order for partition {defs.clone.lpar_id} written to {path} on {defs.source.name}{read_markers(ctx, 'before')}"
+
+
+def read_markers(ctx: RunContext, when: str) -> str:
+    """Production's proof markers, WHEN "before" the suspend (the last step before QUIESCE) or
+    "after" the resume. Best effort, outside the suspended window: a marker that cannot be read
+    leaves the clone unproven, never the run failed nor the resume delayed."""
+    from . import proof
+    journals = proof.journals_of(ctx.defs.env)
+    if not journals or (when == "after" and "after" in (ctx.run.proof or {})):
+        return ""
+    try:
+        markers = proof.read(ctx.ibmi(ctx.defs.source), journals)
+    except Flash4iError as exc:
+        ctx.log(f"the proof markers {when} the window were not read ({exc}): the clone cannot be proven",
+                severity=20)
+        markers = {"error": str(exc)}
+    ctx.update_run(proof=dict(ctx.run.proof or {}, **{when: markers}))
+    shown = ", ".join(f"{j} {n}" for j, n in sorted((markers.get("journals") or {}).items()))
+    return f"; markers {when} the window: {shown or 'not read'}"
 
 
 # ------------------------------------------------------------------ the suspended window
@@ -347,7 +366,10 @@ def mark_resumed(ctx: RunContext) -> str:
     after the window (its proof fails). Best effort: production is resumed already; a marker
     that could not be written leaves the clone unproven, never the run failed. Written once the
     run is RESUMED with a copy: by the resume, or after a restart once the flash is confirmed."""
-    if ctx.run.phase != "RESUMED" or not ctx.defs.starts_clone or "resumed_marker" in (ctx.run.proof or {}):
+    if ctx.run.phase != "RESUMED":
+        return ""
+    read_markers(ctx, "after")
+    if not ctx.defs.starts_clone or "resumed_marker" in (ctx.run.proof or {}):
         return ""
     source = ctx.defs.source
     path = resumed_path(ctx.defs.clone.lpar_id)
@@ -356,31 +378,25 @@ def mark_resumed(ctx: RunContext) -> str:
         ctx.ibmi(source).write_file(path, marker, mode=0o600)
     except Flash4iError as exc:
         ctx.log(f"RESUME: the resumed marker was not written ({exc}): the clone cannot be proven", severity=20)
-        ctx.update_run(proof={"resumed_marker": False}, proven=False)
+        ctx.update_run(proof=dict(ctx.run.proof or {}, resumed_marker=False), proven=False)
         return "; resumed marker NOT written (the clone cannot be proven)"
-    ctx.update_run(proof={"resumed_marker": True})
+    ctx.update_run(proof=dict(ctx.run.proof or {}, resumed_marker=True))
     return ""
 
 
 def record_proof(ctx: RunContext, status: dict) -> None:
-    """The clone's own account of its copy (the agent's status), judged once: proven when the
-    copy holds the order but not the resumed marker, the marker was written, and the clone's
+    """The clone's own account of its copy (the agent's status), judged once (engine/proof.py):
+    proven when the copy holds the order but not the resumed marker, the marker was written, the
+    clone's journal markers lie between production's before and after values, and the clone's
     IPL followed a normal end (unless the environment expects an abnormal one)."""
-    proof = status.get("proof")
-    if not isinstance(proof, dict) or "clone" in (ctx.run.proof or {}):
+    from . import proof as judgment
+    clone = status.get("proof")
+    if not isinstance(clone, dict) or "clone" in (ctx.run.proof or {}):
         return
-    marker = (ctx.run.proof or {}).get("resumed_marker") is True
     abnormal_expected = bool(ctx.defs.env["quiesce"].get("abnormal_ipl_expected"))
-    ended_well = proof.get("previous_end") == "normal" or abnormal_expected
-    proven = marker and proof.get("copy") == "in_window" and ended_well
-    ctx.update_run(proof=dict(ctx.run.proof or {}, clone=proof), proven=proven)
+    proven, why = judgment.judge(ctx.run.proof or {}, clone, judgment.journals_of(ctx.defs.env), abnormal_expected)
+    ctx.update_run(proof=dict(ctx.run.proof or {}, clone=clone, **({"reasons": why} if why else {})), proven=proven)
     if not proven:
-        why = [w for w, bad in (("the resumed marker was not written", not marker),
-                                ("the copy holds the resumed marker: taken after the window",
-                                 proof.get("copy") != "in_window"),
-                                ("the clone's IPL followed an abnormal end (QABNORMSW 1): the copy was not quiesced "
-                                 "(if a quiesced copy IPLs abnormally here, set quiesce.abnormal_ipl_expected)",
-                                 not ended_well)) if bad]
         ctx.log("the clone is NOT proven: " + "; ".join(why), severity=30)
 
 

@@ -154,6 +154,8 @@ class IbmiRuntime:
     POWER_DOWN_REFCODE = "D9002770"    # [U] shown while powering down
     DEFAULT_STARTUP_SUBSYSTEMS = ("QSPL", "QSERVER", "QUSRWRK", "QSYSWRK", "QBATCH", "QINTER", "QCMN")
     SSH_JOB_SUBSYSTEM = "QUSRWRK"
+    # Where the applications that write the journals run (a clone held by the agent starts neither)
+    APPLICATION_SUBSYSTEMS = frozenset({"QBATCH", "QINTER"})
 
     def __init__(self, world: Any, lpar_ref: Any, volumes: Sequence[Any], state: IbmiState,
                  python: str = DEFAULT_PYTHON):
@@ -473,9 +475,14 @@ class IbmiRuntime:
         asp = self.asp
         if asp.suspended and asp.auto_resume_at is not None and time.monotonic() >= asp.auto_resume_at:
             self.resume_asp(automatic=True)
+        if asp.holding or self.restricted:       # the applications wait: no write, no journal entry
+            return
         rate = self.state.workload.write_rate_mib
-        if rate > 0 and not asp.holding and not self.restricted:
+        if rate > 0:
             self.write(int(rate * MIB * lab_seconds))
+        if self.APPLICATION_SUBSYSTEMS & set(self.subsystems):     # a held clone runs no application
+            for journal in self.state.journals.values():
+                journal.advance(lab_seconds)
 
     # ------------------------------------------------------------------ CHGASPACT
 

@@ -275,6 +275,29 @@ class Workload:
     open_transaction_seconds: float = 0.0     # longest commit cycle: CHGASPACT *SUSPEND waits for it
 
 
+@dataclass
+class Journal:
+    """A journal and its attached receiver: the last sequence number advances with production's
+    workload while it runs and stops while the ASP is suspended (topology `ibmi[].journals`)."""
+
+    library: str
+    name: str
+    receiver: str = "RCV0001"
+    sequence: int = 0                         # last sequence number of the attached receiver
+    entries_per_second: float = 0.0           # lab seconds
+    _fraction: float = 0.0
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.library}/{self.name}"
+
+    def advance(self, lab_seconds: float) -> None:
+        self._fraction += self.entries_per_second * lab_seconds
+        whole = int(self._fraction)
+        self.sequence += whole
+        self._fraction -= whole
+
+
 # ---------------------------------------------------------------- the IFS
 
 
@@ -462,6 +485,7 @@ class IbmiState:
     quiesced_copy_ipl: str = "normal"
     next_job_number: int = 100001
     workload: Workload = field(default_factory=Workload)
+    journals: Dict[str, Journal] = field(default_factory=dict)     # LIB/JRN -> journal
     _runtime: Any = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ the running system
@@ -632,6 +656,11 @@ def build_state(spec: dict, now: Optional[datetime] = None, host_key: Optional[s
                                                                       float(lib.get("size_mib", 1)))
         for obj in lib.get("objects", []) or []:
             library.add(_installed_object(obj))
+    for jrn in spec.get("journals", []) or []:
+        jrn_lib, _, jrn_name = str(jrn["name"]).upper().partition("/")
+        journal = Journal(jrn_lib, jrn_name, str(jrn.get("receiver", "RCV0001")).upper(), int(jrn.get("sequence", 0)),
+                          float(jrn.get("entries_per_second", 0) or 0))
+        state.journals[journal.qualified] = journal
     for number, entry in enumerate(spec.get("job_schedule_entries", []), start=1):
         state.schedule.append(ScheduleEntry(
             number, str(entry["name"]).upper(), str(entry.get("frequency", "*WEEKLY")),
