@@ -190,8 +190,10 @@ def _last_run_findings(status: dict) -> List[Finding]:
     if last["state"] == "CANCELLED":
         return [Finding(WARNING, f"last run {last['id']} was CANCELLED {ago} ago")]
     if last.get("proven") is False:
+        why = last.get("proof_reasons") or []
         return [Finding(WARNING, f"last run {last['id']} SUCCEEDED {ago} ago, but its clone is NOT proven a "
-                                 "quiesced copy of production (see its product log)")]
+                                 "quiesced copy of production" + (f": {why[0]}" if why else "") +
+                                 " (see its product log)")]
     return [Finding(OK, f"last run {last['id']} SUCCEEDED {ago} ago")]
 
 

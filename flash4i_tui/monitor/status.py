@@ -134,8 +134,8 @@ def run_result(run: m.Run) -> dict:
             "requested_at": _iso(run.requested_at), "started_at": _iso(run.started_at),
             "ended_at": _iso(run.ended_at), "duration": run.duration, "suspended_seconds": run.suspended_seconds,
             "resume_confirmed": run.resume_confirmed, "production_may_be_suspended": may_be_suspended(run),
-            "proven": run.proven, "space_used_bytes": run.space_used_bytes,
-            "message": run.message, "schedule_slot": _iso(run.schedule_slot)}
+            "proven": run.proven, "proof_reasons": list((run.proof or {}).get("reasons") or []),
+            "space_used_bytes": run.space_used_bytes, "message": run.message, "schedule_slot": _iso(run.schedule_slot)}
 
 
 def active_run_state(run: m.Run, now: datetime) -> dict:

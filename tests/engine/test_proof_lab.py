@@ -51,7 +51,7 @@ def test_a_run_whose_suspend_was_skipped_is_unproven_and_the_check_warns(lab, pr
     assert run.proof["clone"]["previous_end"] == "abnormal"
     assert proof.ABNORMAL_IPL in run.proof["reasons"], run.proof
     line = nagios_line(check_environment("TESTCOPY", Limits(), devices=False))
-    assert line.startswith("FLASH4I WARNING") and "NOT proven" in line, line
+    assert line.startswith("FLASH4I WARNING") and "NOT proven" in line and "QABNORMSW 1" in line, line
     production_untouched(lab, prod)
 
 
