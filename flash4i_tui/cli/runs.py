@@ -151,6 +151,46 @@ def cmd_rcvpnt_boot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rcvpnt_verify(args: argparse.Namespace) -> int:
+    """Without readings: boot the generation isolated and say what to read at its console; with
+    them (--journal, --previous-end): judge, record the generation's proof, stop the clone."""
+    from ..engine.rcvpnt import boot, console_steps, verify_record
+    from ..engine.context import Defs
+    from ..config.store_io import environment_record
+    from ..store.queries import environment
+    open_store(args)
+    if args.previous_end is None:
+        if args.journal:
+            raise ValidationError("--journal needs --previous-end (what DSPSYSVAL QABNORMSW showed)")
+        result = boot(args.env, args.generation, bound=args.timeout)
+        print(f"{result.environment} generation {result.generation} (taken {fmt_time(result.taken_at)} by run "
+              f"{result.run_id}): {result.detail}")
+        print(f"{result.clone} ({result.lpar_name} on {result.system}) waits at its console in a manual IPL "
+              f"({result.refcode}). Next, at the console:")
+        steps = result.next_steps[:-1] + console_steps(Defs.load(environment_record(environment(args.env))),
+                                                       result.generation)
+        for n, text in enumerate(steps, 1):
+            print(f"  {n}. {text}" if not text.startswith("  ") else f"     {text.strip()}")
+        return 0
+    result = verify_record(args.env, args.generation, dict(args.journal or []), args.previous_end,
+                           bound=args.timeout)
+    print(f"{result.environment} generation {result.generation}: "
+          f"{'proven' if result.proven else 'NOT proven: ' + '; '.join(result.reasons)}; {result.stopped}")
+    return 0 if result.proven else 1
+
+
+def _journal_reading(text: str) -> tuple:
+    """LIB/JRN=SEQ, as read at the console."""
+    from ..config.schema import qualified_object
+    name, sep, seq = text.partition("=")
+    if not sep or not seq.strip().isdigit() or len(seq.strip()) > 21:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LIB/JRN=SEQUENCE")
+    try:
+        return qualified_object(name.strip().upper()), int(seq.strip())
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _ssh_devices(host: str = "", port: int = 0, name: str = "") -> list:
     """(name, host, port, known_hosts) of the store's SSH devices with NAME, or at HOST:PORT."""
     from ..store import models as m
@@ -273,6 +313,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--generation", type=whole_number(1, 4096), help="default: the newest taken")
     r.add_argument("--timeout", type=seconds, default=3600.0, help="seconds until the clone waits at its console")
     r.set_defaults(handler=cmd_rcvpnt_boot)
+    r = rsub.add_parser("verify", help="prove a generation: boot it isolated and read its markers at the console, "
+                                       "then record them (--journal, --previous-end) and stop it")
+    r.add_argument("env")
+    r.add_argument("generation", type=whole_number(1, 4096))
+    r.add_argument("--journal", action="append", type=_journal_reading, metavar="LIB/JRN=SEQ",
+                   help="a journal's last sequence number as read at the console")
+    r.add_argument("--previous-end", choices=("normal", "abnormal"), help="QABNORMSW 0 (normal) or 1 (abnormal)")
+    r.add_argument("--timeout", type=seconds, default=3600.0, help="seconds for the boot, or for the stop")
+    r.set_defaults(handler=cmd_rcvpnt_verify)
 
     p = sub.add_parser("trust", help="show an SSH device's host key fingerprint and add it to its known_hosts "
                                      "once you confirm it")

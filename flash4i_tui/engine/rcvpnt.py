@@ -111,11 +111,7 @@ def boot(env_name: str, generation: Optional[int] = None, bound: float = 3600.0,
         if taken_by is not None and taken_by.state != "SUCCEEDED":
             raise SafetyRefusal(f"generation {generation} of {env.name} was taken by run {taken_by.id}, which "
                                 f"ended {taken_by.state}: it is not a recovery point to boot")
-    for resource in resources_of(env):
-        lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == resource)
-        if lock is not None:
-            raise SafetyRefusal(f"run {lock.run_id} holds {resource.partition(':')[2]}: wait for it to end "
-                                "before booting a recovery point")
+    _refuse_locked(env)
     group = boot_group(env.consistency_group, generation)
     if len(group) > GROUP_NAME_MAX:
         raise ValidationError(f"consistency group {group!r} is longer than {GROUP_NAME_MAX} characters")
@@ -124,6 +120,14 @@ def boot(env_name: str, generation: Optional[int] = None, bound: float = 3600.0,
         return _boot(ctx, env, generation, row, group)
     finally:
         ctx.close()
+
+
+def _refuse_locked(env: m.Environment) -> None:
+    for resource in resources_of(env):
+        lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == resource)
+        if lock is not None:
+            raise SafetyRefusal(f"run {lock.run_id} holds {resource.partition(':')[2]}: wait for it to end "
+                                "before booting a recovery point")
 
 
 def _boot(ctx: _BootContext, env: m.Environment, generation: int, row: m.RecoveryPoint, group: str) -> BootResult:
@@ -248,3 +252,92 @@ def next_steps(defs: Defs, generation: int, refcode: str) -> List[str]:
         f"-n {clone.lpar_name} --immed` on the HMC. Generation {generation} itself stays as it was taken.",
     ]
     return steps
+
+
+# ------------------------------------------------------------------ verify (the proof of a generation)
+#
+# `flash4i rcvpnt verify ENV G` proves a recovery point the first time it is booted. The markers
+# are journal sequence numbers and QABNORMSW, which only the running OS can tell. A manual IPL
+# stops before the OS runs (at DST / "IPL or Install the System"), and the isolated clone has no
+# network by design, so nothing can read them over SSH; and no public interface lets the HMC run
+# SQL on a partition's console unattended. The honest channel is the operator at the console,
+# after the restricted-state IPL that next_steps describes (interfaces inactive, no startup
+# program): verify boots the generation isolated and prints the statements to type there; then
+# `verify ... --journal LIB/JRN=SEQ --previous-end normal|abnormal` judges what the operator read
+# against the markers the run recorded on production, records the generation's `proven`, and
+# stops the partition again.
+
+
+def console_steps(defs: Defs, generation: int) -> List[str]:
+    """What the operator types at the console of the booted generation to read its markers."""
+    from . import proof
+    steps = ["After the restricted-state IPL, sign on at the console and read, before anything changes them:",
+             "  DSPSYSVAL SYSVAL(QABNORMSW)   (0: the previous end was normal, 1: abnormal)"]
+    for journal in proof.journals_of(defs.env):
+        lib, _, name = journal.partition("/")
+        steps.append(f"  STRSQL, then: SELECT LAST_SEQUENCE_NUMBER FROM QSYS2.JOURNAL_RECEIVER_INFO WHERE "
+                     f"JOURNAL_LIBRARY = '{lib}' AND JOURNAL_NAME = '{name}' AND STATUS = 'ATTACHED'")
+    journals = " ".join(f"--journal {j}=SEQ" for j in proof.journals_of(defs.env))
+    steps.append(f"Then record them (this stops the partition again): flash4i rcvpnt verify {defs.env['name']} "
+                 f"{generation} {journals} --previous-end normal|abnormal")
+    return steps
+
+
+@dataclass
+class VerifyResult:
+    environment: str
+    generation: int
+    proven: bool
+    reasons: List[str]
+    stopped: str
+
+
+def verify_record(env_name: str, generation: int, journals: dict, previous_end: str, bound: float = 600.0,
+                  poll: float = 2.0) -> VerifyResult:
+    """Judge what the operator read on the booted generation, record it, stop the clone."""
+    from . import proof
+    from .generations import record_point
+    from ..store.db import write_transaction
+    if previous_end not in ("normal", "abnormal"):
+        raise ValidationError(f"--previous-end must be normal or abnormal, not {previous_end!r}")
+    env, generation, row = resolve(env_name, generation)
+    _refuse_locked(env)
+    defs = Defs.load(environment_record(env))
+    wanted = proof.journals_of(defs.env)
+    unknown = sorted(set(journals) - set(wanted))
+    if unknown:
+        raise ValidationError(f"environment {env.name} proves no journal {', '.join(unknown)} "
+                              f"(proof.journals: {', '.join(wanted) or 'none'})")
+    run = m.Run.get_or_none(m.Run.id == row.run_id) if row.run_id is not None else None
+    if run is None:
+        raise NotFound(f"generation {generation} of {env.name}: the run that took it is gone, and its markers "
+                       "with it")
+    clone = {"previous_end": previous_end, "journals": dict(journals)}
+    proven, why = proof.judge(run.proof or {}, clone, wanted, bool(defs.env["quiesce"].get("abnormal_ipl_expected")),
+                              needs_marker=False)
+    ctx = _BootContext(defs, bound, poll)
+    try:
+        stopped = _stop_clone(ctx)
+    finally:
+        ctx.close()
+    with write_transaction():
+        record_point(env.id, generation, proven=proven)
+        m.Run.update(proof=dict(run.proof or {}, verify=dict(clone, proven=proven, reasons=why))).where(
+            m.Run.id == run.id).execute()
+    return VerifyResult(env.name, generation, proven, why, stopped)
+
+
+def _stop_clone(ctx: _BootContext) -> str:
+    """Shut the booted clone down again (immediately: it runs nothing), bounded."""
+    clone = ctx.defs.clone
+    system = clone.managed_system.name
+    hmc = ctx.hmc(clone)
+    lpar = hmc.lpar(system, clone.lpar_name)
+    if lpar.id != clone.lpar_id:
+        raise SafetyRefusal(f"partition {clone.lpar_name} has id {lpar.id} on {system}; the configuration says "
+                            f"{clone.lpar_id}")
+    if lpar.state == NOT_ACTIVATED:
+        return f"{clone.lpar_name} already Not Activated"
+    hmc.shutdown(system, clone.lpar_name, immediate=True)
+    hmc.wait_state(system, clone.lpar_name, {NOT_ACTIVATED}, timeout=max(1.0, ctx.remaining()), poll=ctx.poll)
+    return f"{clone.lpar_name} stopped"
