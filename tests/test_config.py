@@ -154,3 +154,23 @@ def test_import_export_round_trip(sqlite_store):
     text = dump_yaml(exported)
     import_config(validate(load_yaml(text)))
     assert dump_yaml(export_config()) == text
+
+
+def test_proof_journals_and_libraries_are_ibm_i_names_and_default_empty():
+    assert all(e["proof"] == {"journals": [], "libraries": []} for e in validate(load_yaml(SAMPLE.read_text()))["environments"])
+    ok = validate(load_yaml(mutate(lambda d: d["environments"][0].update(
+        proof={"journals": ["APPDTA/APPJRN"], "libraries": ["APPDTA"]}))))
+    assert ok["environments"][0]["proof"] == {"journals": ["APPDTA/APPJRN"], "libraries": ["APPDTA"]}
+    msgs = problems_of(mutate(lambda d: d["environments"][0].update(
+        proof={"journals": ["APPJRN", "APPDTA/') DLTLIB"], "libraries": ["app dta"]})))
+    assert any("environments[0].proof.journals[0]: 'APPJRN' is not a qualified journal name" in m for m in msgs), msgs
+    assert any("environments[0].proof.journals[1]:" in m and "not a valid journal name" in m for m in msgs), msgs
+    assert any("environments[0].proof.libraries[0]:" in m and "not a valid library name" in m for m in msgs), msgs
+
+
+def test_proof_survives_import_and_export(sqlite_store):
+    data = sample_data()
+    data["environments"][0]["proof"] = {"journals": ["APPDTA/APPJRN"], "libraries": ["APPDTA"]}
+    import_config(validate(load_yaml(dump_yaml(data))))
+    exported = {e["name"]: e for e in export_config()["environments"]}
+    assert exported[data["environments"][0]["name"]]["proof"] == data["environments"][0]["proof"]

@@ -181,12 +181,12 @@ def cmd_rcvpnt_verify(args: argparse.Namespace) -> int:
 
 def _journal_reading(text: str) -> tuple:
     """LIB/JRN=SEQ, as read at the console."""
-    from ..config.schema import qualified_object
+    from ..config.schema import qualified_journal
     name, sep, seq = text.partition("=")
     if not sep or not seq.strip().isdigit() or len(seq.strip()) > 21:
         raise argparse.ArgumentTypeError(f"{text!r} is not LIB/JRN=SEQUENCE")
     try:
-        return qualified_object(name.strip().upper()), int(seq.strip())
+        return qualified_journal(name.strip().upper()), int(seq.strip())
     except ValidationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -238,6 +238,16 @@ def qualified_object(value: str) -> str:
     return value
 
 
+def qualified_journal(value: str) -> str:
+    """LIB/JRN with IBM i names (a journal of the clone's proof)."""
+    lib, sep, jrn = value.partition("/")
+    if not sep:
+        raise ValidationError(f"{value!r} is not a qualified journal name LIBRARY/JOURNAL")
+    names.ibmi_name(lib, "library name")
+    names.ibmi_name(jrn, "journal name")
+    return value
+
+
 def _special(choices: Sequence[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not re.fullmatch(r"\*[A-Z0-9]{1,10}", value):
@@ -423,8 +433,8 @@ ENVIRONMENT = Record({
     # object counts the clone reports. Empty: the proof rests on the order, the resumed marker
     # and the IPL.
     "proof": Field(Record({
-        "journals": Field(ListOf(Str(lambda v: qualified_object(v.upper()).upper())), list),
-        "libraries": Field(ListOf(Str(lambda v: names.ibmi_name(v.upper(), "library name"))), list),
+        "journals": Field(ListOf(Str(qualified_journal)), list),
+        "libraries": Field(ListOf(Str(lambda v: names.ibmi_name(v, "library name"))), list),
     }), lambda: {"journals": [], "libraries": []}),
     "clone_identity": Field(Record({
         "system_name": Field(Str(names.system_name)),
