@@ -30,6 +30,10 @@ def cmd_history(args: argparse.Namespace) -> int:
                 [[r.id, r.env_name, r.function, fmt_time(r.started_at or r.requested_at), fmt_seconds(r.duration),
                   fmt_seconds(r.suspended_seconds), fmt_bytes(r.space_used_bytes), fmt_proven(r.proven), r.state]
                  for r in runs])
+    for r in data:             # why a clone is not proven (engine/proof.py), one line per run
+        why = (r["proof"] or {}).get("reasons") if r["proven"] is False else None
+        if why:
+            print(f"run {r['id']}: clone NOT proven: {'; '.join(why)}")
     if args.steps:
         for r in data:
             print(f"\nRun {r['id']} {r['environment']} {r['state']} {r['message']}".rstrip())

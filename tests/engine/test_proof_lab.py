@@ -61,3 +61,17 @@ def test_a_journal_the_clone_does_not_have_leaves_it_unproven_by_name(lab, prod)
     assert run.state == "SUCCEEDED", run.message
     assert run.proven is False
     assert run.proof["reasons"] == ["journal APPDTA/NOSUCH: production's marker before the suspend was not read"]
+
+
+def test_history_shows_why_a_clone_is_not_proven(lab, prod, capsys, monkeypatch, tmp_path):
+    import json
+    from flash4i_tui.cli import main
+    with_proof("TESTCOPY", journals=("APPDTA/NOSUCH",))
+    run = run_now("TESTCOPY")
+    assert run.proven is False
+    monkeypatch.setenv("FLASH4I_DB", f"sqlite:///{tmp_path / 'store.db'}")
+    assert main(["history", "--env", "TESTCOPY"]) == 0
+    assert f"run {run.id}: clone NOT proven: journal APPDTA/NOSUCH" in capsys.readouterr().out
+    assert main(["history", "--env", "TESTCOPY", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)[0]
+    assert shown["proven"] is False and shown["proof"]["reasons"][0].startswith("journal APPDTA/NOSUCH")
