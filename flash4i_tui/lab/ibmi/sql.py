@@ -14,8 +14,8 @@ Also `CALL QSYS2.QCMDEXC('command')`. Everything else is an SQL error in the rea
 (SQL0104/42601, SQL0204/42704, SQL0206/42703 ...), never a silent empty answer.
 
 Objects: QSYS2.SYSTEM_STATUS_INFO, NETWORK_ATTRIBUTE_INFO, SYSTEM_VALUE_INFO, SCHEDULED_JOB_INFO,
-NETSTAT_INTERFACE_INFO, and the table functions HISTORY_LOG_INFO, JOBLOG_INFO, JOB_INFO,
-ACTIVE_JOB_INFO; SYSIBM.SYSDUMMY1. Timestamps are the system's local time (QUTCOFFSET).
+NETSTAT_INTERFACE_INFO, JOURNAL_RECEIVER_INFO, and the table functions HISTORY_LOG_INFO, JOBLOG_INFO,
+JOB_INFO, ACTIVE_JOB_INFO, OBJECT_STATISTICS; SYSIBM.SYSDUMMY1. Timestamps are the system's local time (QUTCOFFSET).
 """
 from __future__ import annotations
 
