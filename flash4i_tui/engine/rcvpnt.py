@@ -130,15 +130,22 @@ def _refuse_locked(env: m.Environment) -> None:
                                 "before booting a recovery point")
 
 
-def _boot(ctx: _BootContext, env: m.Environment, generation: int, row: m.RecoveryPoint, group: str) -> BootResult:
-    defs = ctx.defs
-    clone = defs.clone
+def _clone_lpar(ctx: _BootContext) -> tuple:
+    """(hmc, managed system, the clone's partition) after checking the partition is the configured one."""
+    clone = ctx.defs.clone
     system = clone.managed_system.name
     hmc = ctx.hmc(clone)
     lpar = hmc.lpar(system, clone.lpar_name)
     if lpar.id != clone.lpar_id:
         raise SafetyRefusal(f"partition {clone.lpar_name} has id {lpar.id} on {system}; the configuration says "
                             f"{clone.lpar_id}")
+    return hmc, system, lpar
+
+
+def _boot(ctx: _BootContext, env: m.Environment, generation: int, row: m.RecoveryPoint, group: str) -> BootResult:
+    defs = ctx.defs
+    clone = defs.clone
+    hmc, system, lpar = _clone_lpar(ctx)
     if lpar.state != NOT_ACTIVATED:
         raise SafetyRefusal(f"clone partition {clone.name} ({clone.lpar_name}) is {lpar.state}: its disks are in "
                             f"use; shut it down first (nothing was changed)")
@@ -330,12 +337,7 @@ def verify_record(env_name: str, generation: int, journals: dict, previous_end: 
 def _stop_clone(ctx: _BootContext) -> str:
     """Shut the booted clone down again (immediately: it runs nothing), bounded."""
     clone = ctx.defs.clone
-    system = clone.managed_system.name
-    hmc = ctx.hmc(clone)
-    lpar = hmc.lpar(system, clone.lpar_name)
-    if lpar.id != clone.lpar_id:
-        raise SafetyRefusal(f"partition {clone.lpar_name} has id {lpar.id} on {system}; the configuration says "
-                            f"{clone.lpar_id}")
+    hmc, system, lpar = _clone_lpar(ctx)
     if lpar.state == NOT_ACTIVATED:
         return f"{clone.lpar_name} already Not Activated"
     hmc.shutdown(system, clone.lpar_name, immediate=True)
