@@ -75,3 +75,17 @@ def test_history_shows_why_a_clone_is_not_proven(lab, prod, capsys, monkeypatch,
     assert main(["history", "--env", "TESTCOPY", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)[0]
     assert shown["proven"] is False and shown["proof"]["reasons"][0].startswith("journal APPDTA/NOSUCH")
+
+
+@pytest.mark.parametrize("after,when", [(0, "before the suspend"), (1, "after the resume")])
+def test_a_marker_that_cannot_be_read_leaves_the_clone_unproven_never_the_run_failed(lab, prod, after, when):
+    with_proof("TESTCOPY")
+    lab.world.faults.replace(FaultRules.parse([{"device": "ibmi", "match": "JOURNAL_RECEIVER_INFO", "action": "fail",
+                                                "message": "SQL0901: SQL system error.", "after": after,
+                                                "times": 1}]))
+    run = run_now("TESTCOPY")
+    assert run.state == "SUCCEEDED", run.message
+    assert prod_suspended_ever(lab) and not lab.world.open_pauses()       # held, then resumed
+    assert run.proven is False, run.proof
+    assert run.proof["reasons"] == [f"journal {JOURNAL}: production's marker {when} was not read"], run.proof
+    production_untouched(lab, prod)
