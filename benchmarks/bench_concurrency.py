@@ -206,7 +206,11 @@ def measure(tmp: Path, info: dict, envs: list, count: int, workers: int, panels:
     product = {}
     for run in runs:
         product.setdefault(run.env_name[:2], []).append(run.suspended_seconds or 0)
-    return {"count": count, "workers": workers, "wall": wall, "ok": sum(r.state == "SUCCEEDED" for r in runs),
+    # where the time goes: the wait in the queue (queued -> a worker took it), then each step
+    steps = {"(queue)": [max(0.0, (r.started_at - r.requested_at).total_seconds()) for r in runs if r.started_at]}
+    for step in m.Step.select().where(m.Step.run.in_(ids) & m.Step.duration.is_null(False)).order_by(m.Step.seq):
+        steps.setdefault(step.name, []).append(step.duration)
+    return {"steps": steps, "count": count, "workers": workers, "wall": wall, "ok": sum(r.state == "SUCCEEDED" for r in runs),
             "failed": [(r.id, r.state, r.message) for r in runs if r.state != "SUCCEEDED"][:3],
             "overlaps": overlaps, "pauses": len(pauses), "per_source": per_source, "product": product, "ui": ui}
 
@@ -223,7 +227,7 @@ def main() -> int:
     parser.add_argument("--no-panels", action="store_true")
     args = parser.parse_args()
     print(machine())
-    tmp = Path(tempfile.mkdtemp(prefix="bench-conc-"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-conc-")); print(tmp)
     topo = generate(args.sources, args.speed, args.start, args.prepare, args.rtt)
     (tmp / "topology.yaml").write_text(yaml.safe_dump(topo))
     state = tmp / "lab"
@@ -268,6 +272,11 @@ def main() -> int:
             for r in results:
                 if r["workers"] == w and r["count"] > 1 and one:
                     print(f"{r['count']} runs / 1 run wall, {w} worker(s): {r['wall'] / one:.2f}x (goal < 1.5x)")
+        for r in results:
+            if r["count"] > 1:
+                print(f"\nwhere the time goes, {r['count']} runs, {r['workers']} worker(s): s, min / median / max")
+                for name, v in r["steps"].items():
+                    print(f"  {name:<18} {min(v):6.2f} / {statistics.median(v):6.2f} / {max(v):6.2f}")
         for r in results:
             if r["ui"]:
                 print(f"\npanels while {r['count']} runs execute ({r['workers']} worker): ms, median / p95 / max "

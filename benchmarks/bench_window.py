@@ -4,7 +4,6 @@ same lab, under set device latencies (run by hand, not collected by pytest).
     python benchmarks/bench_window.py                      # 3 x 3 grid, 5 passes each (about 5 minutes)
     python benchmarks/bench_window.py --runs 3 --starts 0.1 --rtts 0.005 --suspends 0,2
     python benchmarks/bench_window.py --realistic 3        # + a speed-1 lab (prepare, flush, boundary in real time)
-    python benchmarks/bench_window.py --prototype          # flash4i with spare channels (see _prototype.py)
 
 For each cell (storage start latency L: svctask startfcconsistgrp takes L; every SSH device an RTT
 away; CHGASPACT *SUSPEND waiting S for a boundary, production held meanwhile) it alternates
@@ -101,17 +100,11 @@ def main() -> int:
     parser.add_argument("--suspends", default="0")
     parser.add_argument("--client", choices=["openssh", "paramiko"], default="openssh")
     parser.add_argument("--speed", type=float, default=600.0)
-    parser.add_argument("--prototype", action="store_true",
-                        help="flash4i with benchmarks/_prototype.py (spare channels, no 10 ms poll): what a fix gives")
     parser.add_argument("--realistic", type=int, default=0, metavar="RUNS",
                         help="also RUNS passes on a speed-1 lab at L 100 ms, RTT 5 ms")
     args = parser.parse_args()
     print(machine())
     print(f"naive client: {args.client}")
-    if args.prototype:
-        import _prototype
-        _prototype.enable()
-        print("flash4i runs with the PROTOTYPE of benchmarks/_prototype.py (not the product's code)")
     grid(args.speed, args, floats(args.starts), floats(args.rtts), floats(args.suspends), args.runs)
     if args.realistic:
         grid(1.0, args, [0.1], [0.005], [0.0], args.realistic)

@@ -5,7 +5,9 @@
 - Authentication by key file, ssh-agent, or a password read from an environment
   variable named in the configuration (the password itself is never stored).
 - One transport per device per run; every command opens a new channel on it (an SSH
-  exec channel carries exactly one command) and has its own timeout.
+  exec channel carries exactly one command) and has its own timeout. Before a command that
+  production waits on, its channel can be opened ahead (`open_ahead`): opening one costs a
+  network round trip, which then falls outside the suspended window.
 - Every command and its answer go to the log callback, with secrets redacted.
 """
 from __future__ import annotations
@@ -97,6 +99,7 @@ class SshSession:
         self._client: Optional[paramiko.SSHClient] = None
         self._lock = threading.Lock()
         self._secrets = list(redact)
+        self._ahead: list = []     # channels opened ahead, for the next commands, in order
 
     # ---------------------------------------------------------------- connection
 
@@ -166,8 +169,33 @@ class SshSession:
             self._client = client
             return client
 
+    def open_ahead(self, count: int = 1) -> None:
+        """Open the channels of the next COUNT commands now, so that sending each costs one round
+        trip less. A channel that the device closed meanwhile is replaced when its turn comes."""
+        timeout = self.endpoint.connect_timeout
+        if self._limit is not None:
+            timeout = max(0.5, min(timeout, self._limit()))
+        try:
+            transport = self.connect().get_transport()
+            for _ in range(count):
+                self._ahead.append(transport.open_session(timeout=timeout))
+        except (EOFError, OSError, paramiko.SSHException, AttributeError) as exc:
+            # Only an optimisation: the command itself reconnects and reports the failure.
+            self._emit(LogEvent(self.endpoint.name, "(channel opened ahead)", None, error=f"not opened: {exc}"))
+
+    def _channel(self, transport: paramiko.Transport, timeout: float) -> paramiko.Channel:
+        while self._ahead:
+            channel = self._ahead.pop(0)
+            if channel.get_transport() is transport and channel.active and not channel.closed:
+                return channel
+            channel.close()
+        return transport.open_session(timeout=min(timeout, self.endpoint.connect_timeout))
+
     def close(self) -> None:
         with self._lock:
+            for channel in self._ahead:
+                channel.close()
+            self._ahead.clear()
             if self._client is not None:
                 self._client.close()
                 self._client = None
@@ -191,7 +219,7 @@ class SshSession:
             transport = client.get_transport()
             if transport is None or not transport.is_active():
                 raise EOFError("connection closed")
-            channel = transport.open_session(timeout=min(timeout, self.endpoint.connect_timeout))
+            channel = self._channel(transport, timeout)
             channel.settimeout(0.2)
             channel.exec_command(command)
             if input_text is not None:
@@ -219,7 +247,7 @@ class SshSession:
                                         f"no answer within {timeout:.0f}s"))
                     raise StepTimeout(f"{self.endpoint.name}: command did not end within {timeout:.0f}s: "
                                       f"{self._r(command)}")
-                time.sleep(0.01)
+                channel.status_event.wait(0.02)      # wakes as soon as the exit status arrives
             status = channel.recv_exit_status()
             channel.close()
             if status == -1:   # paramiko's value when the channel closed without an exit status

@@ -257,6 +257,8 @@ def quiesce(ctx: RunContext) -> str:
     ibmi = ctx.ibmi(defs.source)
     _take_source_lock(ctx)
     ibmi.force_write()
+    ibmi.ready_for_window()              # channels opened now cost production no round trip
+    ctx.storage().ready_for_start()
     q = defs.env["quiesce"]
     ctx.advance("suspending")            # from here on, every path out resumes production
     ctx.buffering = True                   # and nothing inside the window waits on the store
@@ -460,28 +462,56 @@ def _take_source_lock(ctx: RunContext) -> None:
     key = _source_lock_key(ctx)
     deadline = time.monotonic() + min(QUIESCE_LOCK_WAIT, max(1.0, ctx.remaining()))
     while True:
-        try:
-            with write_transaction():
-                lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == key)
-                if lock is not None and lock.run_id == ctx.run.id:
-                    return
-                if lock is None:
-                    m.ResourceLock.create(resource=key, run=ctx.run.id)
-                    return
-                holder = lock.run_id
-        except IntegrityError:
-            holder = "another run"
+        holder = _lock_holder(key, ctx.run.id)      # a plain read first: no write transaction
+        if holder is None:                          # for a lock that is plainly held
+            try:
+                with write_transaction():
+                    lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == key)
+                    if lock is not None and lock.run_id == ctx.run.id:
+                        return
+                    if lock is None:
+                        m.ResourceLock.create(resource=key, run=ctx.run.id)
+                        return
+                    holder = lock.run_id
+            except IntegrityError:
+                holder = "another run"
         if time.monotonic() > deadline:
             raise StepTimeout(f"source {ctx.defs.source.name} stayed in another run's suspend window "
                               f"(run {holder}) for too long")
-        ctx.progress(None, f"waiting for run {holder} to resume {ctx.defs.source.name}")
-        ctx.sleep(min(ctx.poll, 1.0))
+        _wait_window_freed(ctx, min(ctx.poll, 1.0), f"waiting for run {holder} to resume {ctx.defs.source.name}")
+
+
+def _lock_holder(key: str, run_id: int) -> Optional[int]:
+    lock = m.ResourceLock.get_or_none(m.ResourceLock.resource == key)
+    return None if lock is None or lock.run_id == run_id else lock.run_id
+
+
+# A window takes a fraction of a second: runs of this process that wait for one are woken as soon
+# as a run of this process leaves one (runs of other workers are seen at the next poll). Without
+# it, runs queued behind one source wait out whole poll intervals, one after the other.
+_WINDOW_FREED = threading.Condition()
+_windows_freed = [0]           # how many windows this process has left: a wake-up is never lost
+
+
+def _wait_window_freed(ctx: RunContext, seconds: float, detail: str) -> None:
+    end = time.monotonic() + min(seconds, max(0.0, ctx.remaining()))
+    with _WINDOW_FREED:
+        seen = _windows_freed[0]
+    while True:
+        ctx.watch(detail)                     # shown on the live panel; stops on cancel
+        left = end - time.monotonic()
+        with _WINDOW_FREED:
+            if left <= 0 or _WINDOW_FREED.wait_for(lambda: _windows_freed[0] != seen, min(0.2, left)):
+                return
 
 
 def _release_source_lock(ctx: RunContext) -> None:
     key, run_id = _source_lock_key(ctx), ctx.run.id
     ctx.write(lambda: m.ResourceLock.delete().where((m.ResourceLock.resource == key) &
                                                     (m.ResourceLock.run == run_id)).execute())
+    with _WINDOW_FREED:
+        _windows_freed[0] += 1
+        _WINDOW_FREED.notify_all()
 
 
 # ------------------------------------------------------------------ the clone

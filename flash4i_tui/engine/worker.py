@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from typing import Callable, Dict, Optional, TypeVar
+from typing import Callable, Dict, List, Optional, TypeVar
 
 from ..store import models as m
 from ..store.db import open_store, resolve_url, utcnow, write_transaction
@@ -65,25 +65,30 @@ class Worker:
 
     # ---------------------------------------------------------------- claiming
 
-    def claim(self) -> Optional[int]:
-        """Take one queued run, or one whose worker died. Returns its id, or None."""
+    def claim(self, limit: int) -> List[int]:
+        """Take up to LIMIT runs: queued ones, or ones whose worker died. Returns their ids.
+
+        One write transaction for the batch: 32 runs queued at once start at once, instead of
+        one per transaction while the runs already started contend for the store."""
         stale = utcnow() - timedelta(seconds=self.stale_after)
-        candidates = (m.Run.select(m.Run.id, m.Run.state).where(
-            (m.Run.state == "QUEUED") |
-            ((m.Run.state == "RUNNING") & (m.Run.heartbeat_at.is_null() | (m.Run.heartbeat_at < stale))))
-            .order_by(m.Run.id).limit(10))
-        for row in candidates:
-            with write_transaction():
-                now = utcnow()
+        taken: List[int] = []
+        with write_transaction():
+            # read them all first: a cursor left open across the updates is cut short (SQLite)
+            candidates = list(m.Run.select(m.Run.id, m.Run.state).where(
+                (m.Run.state == "QUEUED") |
+                ((m.Run.state == "RUNNING") & (m.Run.heartbeat_at.is_null() | (m.Run.heartbeat_at < stale))))
+                .order_by(m.Run.id).limit(limit))
+            now = utcnow()
+            for row in candidates:
                 query = m.Run.update(state="RUNNING", worker=self.ident, heartbeat_at=now).where(m.Run.id == row.id)
                 if row.state == "QUEUED":
                     query = query.where(m.Run.state == "QUEUED")
                 else:
                     query = query.where((m.Run.state == "RUNNING") &
                                         (m.Run.heartbeat_at.is_null() | (m.Run.heartbeat_at < stale)))
-                if query.execute() == 1:
-                    return row.id
-        return None
+                if query.execute() == 1:     # compare-and-set: another worker may have taken it
+                    taken.append(row.id)
+        return taken
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -165,12 +170,10 @@ class Worker:
             while not self.stopping.is_set():
                 with self._lock:
                     busy = len(self._threads)
-                while busy < self.concurrency and not self.stopping.is_set():
-                    run_id = self._store("claim", self.claim)
-                    if run_id is None:
-                        break
-                    self.start_run(run_id)
-                    busy += 1
+                if busy < self.concurrency and not self.stopping.is_set():
+                    for run_id in self._store("claim", lambda: self.claim(self.concurrency - busy)) or []:
+                        self.start_run(run_id)
+                        busy += 1
                 if busy:
                     idle_since = time.monotonic()
                 elif self.idle_exit is not None and time.monotonic() - idle_since > self.idle_exit:

@@ -71,11 +71,23 @@ class GroupSpec:
 
     pairs: tuple[VolumePair, ...]
     copy_rate: int
+    # A targetless generation of recovery points (PowerMax, issue 13): the group whose storage
+    # groups it uses; the group's own name is the snapshot's. None for an ordinary group.
+    base: Optional[str] = None
 
 
 def tuning(options: Mapping[str, Any], keys: Sequence[str]) -> dict:
     """The storage options among KEYS that are set, as seconds (floats)."""
     return {key: float(options[key]) for key in keys if options.get(key) is not None}
+
+
+FIRST_POLL = 0.05         # seconds before the first re-read of a state that is changing
+
+
+def poll_pause(attempt: int, interval: float, deadline: float, now: float) -> float:
+    """How long to wait before re-reading a changing state (attempt 0, 1, ...): quick changes end
+    quickly, so poll soon at first and back off to the configured interval, never past DEADLINE."""
+    return max(0.0, min(interval, FIRST_POLL * 2 ** attempt, deadline - now))
 
 
 class StorageDriver(ABC):
@@ -144,6 +156,10 @@ class StorageDriver(ABC):
     def prepare(self, group: str, timeout: float) -> GroupState:
         """Prepare GROUP for the flash and wait (bounded, StepTimeout) until it is prepared."""
 
+    def ready_for_start(self) -> None:
+        """Called before the suspend: make the coming `start` cost as little as the transport
+        allows. Nothing by default (a REST session keeps its connection open)."""
+
     @abstractmethod
     def start(self, group: str) -> None:
         """Take the point-in-time copy now. Runs while production is suspended: it sends the
@@ -165,11 +181,25 @@ class StorageDriver(ABC):
         target storage group here. Returns a one-line detail for the run's record."""
         return ""
 
-    def copies_per_source(self, sources: Sequence[str]) -> dict[str, int]:
+    def copies_per_source(self, sources: Sequence[str], replacing: Optional[str] = None) -> dict[str, int]:
         """For each named source volume, how many copies of it the array holds now (SVC FlashCopy
         mappings, DS8000 relationships, PowerMax snapshots): what the array's limit per source
-        volume counts. A family that cannot tell returns an empty dict."""
+        volume counts. Copies that a flash of group REPLACING removes first (its own, or the
+        earlier copies onto its targets) are left out. A family that cannot tell returns {}."""
         return {}
+
+    def recovery_point_space(self, group: str, targets: Sequence[str]) -> int:
+        """Bytes a recovery point (generation GROUP, on TARGETS) holds on the array: what its
+        targets use, unless the family keeps it without targets (PowerMax: the snapshot's own
+        tracks)."""
+        return self.space_used(targets)
+
+    def link_generation(self, group: str, generation: str, timeout: float) -> str:
+        """Targetless generations (PowerMax): link snapshot GENERATION (newest snapid) of GROUP's
+        source storage group to GROUP's target storage group, relinking it from another
+        generation linked there, and wait (bounded) until the targets hold it. Families whose
+        generations are target sets copy them instead (a cascaded copy)."""
+        raise NotImplementedError(f"{self.family} keeps its generations on target volumes")
 
     def release(self, group: str) -> str:
         """Let production's I/O go again after start(): idempotent, safe to call whether or not

@@ -35,7 +35,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from ...errors import DeviceError, DeviceUnreachable, SafetyRefusal, StepTimeout, ValidationError
 from ...names import powermax_device_id
 from .base import (GroupSpec, GroupState, HostMapping, MappingState, StorageDriver, VolumeInfo, VolumePair,
-                   tuning)
+                   poll_pause, tuning)
 from .book import NONE, PREPARED, STOPPED, GroupBook, check_group_name, check_pairs
 from .rest import Answer, Fields, Request, RestSession, bad_answer, segment
 
@@ -321,8 +321,7 @@ class PowerMaxDriver(StorageDriver):
             if time.monotonic() >= deadline:
                 raise StepTimeout(f"{self.name}: job {job_id} ({request.method} {request.path}) did not end within "
                                   f"{self.job_timeout:g}s (status {job.str('status')})")
-            # Quick jobs end quickly: poll soon at first, then every poll interval.
-            time.sleep(min(self.poll_interval, 0.05 * 2 ** attempt, max(0.0, deadline - time.monotonic())))
+            time.sleep(poll_pause(attempt, self.poll_interval, deadline, time.monotonic()))
         raise AssertionError("unreachable")
 
     def _async(self, request: Request) -> Fields:

@@ -8,6 +8,7 @@ naming the command and the text; nothing is ever defaulted silently.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import time
@@ -18,7 +19,7 @@ from ...errors import DeviceError, SafetyRefusal, StepTimeout, ValidationError
 from ...names import svc_name
 from ..ssh import SshSession
 from .base import (GROUP_STATES, MAPPING_STATES, STOPPED_STATES, GroupState, HostMapping, MappingState,
-                   StorageDriver, VolumeInfo, VolumePair, tuning)
+                   StorageDriver, VolumeInfo, VolumePair, poll_pause, tuning)
 from .book import check_pairs, check_rate
 
 DELIM = "!"
@@ -360,13 +361,13 @@ class SvcDriver(StorageDriver):
     def _poll(self, group: str, timeout: float, goal: str) -> Iterator[GroupState]:
         """The group's state now, then again every poll interval, until TIMEOUT (StepTimeout)."""
         deadline = time.monotonic() + timeout
-        while True:
+        for attempt in itertools.count():
             state = self.progress(group)
             yield state
             if time.monotonic() >= deadline:
                 raise StepTimeout(f"{self.name}: consistency group {group} did not become {goal} within "
                                   f"{timeout:g}s (status {state.status})")
-            time.sleep(self.poll_interval)
+            time.sleep(poll_pause(attempt, self.poll_interval, deadline, time.monotonic()))
 
     # ---------------------------------------------------------------- FlashCopy: changing
 
@@ -398,6 +399,10 @@ class SvcDriver(StorageDriver):
             raise DeviceError(self.name, cmd_prestart(group),
                               f"unexpected consistency group status {status} while preparing {group}")
         raise AssertionError("unreachable")
+
+    def ready_for_start(self) -> None:
+        # The start's exec channel, opened now: its round trip falls before the suspend.
+        self.session.open_ahead(1)
 
     def start(self, group: str) -> None:
         self._run(cmd_start(group))
@@ -449,14 +454,14 @@ class SvcDriver(StorageDriver):
                 self._run(cmd_stopfcmap(m.state.name))
         names = {m.state.name for m in old}
         deadline = time.monotonic() + self.cleanup_timeout
-        while True:
+        for attempt in itertools.count():
             busy = [m.state for m in self._fcmaps() if m.state.name in names and m.state.status not in STOPPED_STATES]
             if not busy:
                 break
             if time.monotonic() >= deadline:
                 raise StepTimeout(f"{self.name}: old mappings {', '.join(s.name for s in busy)} did not stop "
                                   f"within {self.cleanup_timeout:g}s")
-            time.sleep(self.poll_interval)
+            time.sleep(poll_pause(attempt, self.poll_interval, deadline, time.monotonic()))
         for m in old:
             self._run(cmd_rmfcmap(m.state.name))
 
