@@ -23,7 +23,9 @@ class Family:
     copies_per_source: int
     # Targets change only after the start (run step ACTIVATE_TARGETS): PowerMax links its snapshot.
     activating: bool = False
-    # How generations are kept: "targets" (one target set per generation), or None (not built yet).
+    # How generations (recovery points) are kept: "targets" (one target set per generation, copied
+    # onto the clone's disks at boot), "snapshots" (one targetless snapshot per generation, linked
+    # to the clone's disks at boot), or None (not built).
     generations: Optional[str] = None
 
 
@@ -31,7 +33,8 @@ _ALL = (
     # 256 FlashCopy mappings per source volume: IBM's configuration limits for Storage Virtualize.
     Family("svc", "IBM Storage Virtualize (SVC, Storwize, FlashSystem)", "ssh", 22, "svc:SvcDriver",
            "lab-topology.yaml", 256, generations="targets"),
-    # 12 FlashCopy relationships per source volume [U].
+    # 12 FlashCopy relationships per source volume ("up to twelve", IBM's DS8000 Copy Services
+    # documentation of multiple relationship FlashCopy; [U] on current code levels).
     Family("ds8000", "IBM DS8000", "rest", 8452, "ds8000:Ds8000Driver", "lab-ds8000.yaml", 12,
            generations="targets"),
     # 256 SnapVX snapshots per source volume (1024 from PowerMaxOS 10 [U]); generations would be

@@ -118,13 +118,12 @@ def _check_copy_limit(ctx: RunContext) -> None:
     if limit is None:
         return
     storage = ctx.storage()
-    counts = storage.copies_per_source([s for s, _ in defs.pairs])
+    # the generation's own earlier copy is replaced, not added to
+    counts = storage.copies_per_source([s for s, _ in defs.pairs], replacing=defs.env["consistency_group"])
     if not counts:
         return
-    state = storage.group_state(defs.env["consistency_group"])
-    have = {mp.source for mp in state.mappings} if state is not None else set()
     for source, _ in defs.pairs:
-        after = counts.get(source, 0) + (0 if source in have else 1)
+        after = counts.get(source, 0) + 1
         if after > limit:
             raise SafetyRefusal(f"source volume {source} has {counts.get(source, 0)} copies on {defs.storage.name}; "
                                 f"generation {defs.generation} would make {after}, past the array's limit of "

@@ -332,6 +332,19 @@ class Ds8000Driver(StorageDriver):
         for lunid in lunids:
             self._call(req_unmap(host, lunid))
 
+    def copies_per_source(self, sources: Sequence[str], replacing: Optional[str] = None) -> dict[str, int]:
+        """Relationships per source volume, the ones onto REPLACING's targets left out (its
+        ensure_group withdraws them before the flash)."""
+        for name in sources:
+            _vol(name)
+        spec = self.book.get(replacing) if replacing else None
+        gone = {p.target for p in spec.pairs} if spec is not None else set()
+        counts = {name: 0 for name in sources}
+        for rel in self._relationships():
+            if rel.source in counts and rel.target not in gone:
+                counts[rel.source] += 1
+        return counts
+
     def space_used(self, targets: Sequence[str]) -> int:
         for name in targets:
             _vol(name)

@@ -304,10 +304,10 @@ class SvcDriver(StorageDriver):
     def unmap_volume(self, volume: str, host: str) -> None:
         self._run(cmd_rmvdiskhostmap(volume, host))
 
-    def copies_per_source(self, sources: Sequence[str]) -> dict[str, int]:
+    def copies_per_source(self, sources: Sequence[str], replacing: Optional[str] = None) -> dict[str, int]:
         counts = {name: 0 for name in sources}
         for row in self._fcmaps():
-            if row.state.source in counts:
+            if row.state.source in counts and (replacing is None or row.group != replacing):
                 counts[row.state.source] += 1
         return counts
 

@@ -20,6 +20,10 @@ ERRORS: Dict[str, Tuple[str, int, str]] = {
     "bad_request": ("BE7A0003", 404, "The resource {path} is not supported for {method}."),                # [U]
     "flash_failed": ("BE7A0060", 200, "FlashCopy {pair} was not created: {why}"),                         # [U]
     "flash_state": ("BE7A0061", 200, "FlashCopy {pair}: {why}"),                                          # [U]
+    # the limit itself is IBM's ("up to twelve" relationships per source volume); code and text [U]
+    "too_many_relationships": ("BE7A0062", 200, "FlashCopy {pair} was not created: source volume {source} "
+                                                "already has the maximum number of FlashCopy relationships "
+                                                "({limit})."),                                            # [U]
     "mapping_exists": ("BE7A0070", 200, "Volume {volume} is already mapped to host {host}."),             # [U]
     "lun_in_use": ("BE7A0071", 200, "LUN {lun} of host {host} is already in use."),                       # [U]
 }

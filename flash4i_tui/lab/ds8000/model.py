@@ -12,8 +12,14 @@ the REST front (rest.py) turns requests into calls on this model.
   persistent relationship stays when its copy is done (out_of_sync_tracks 0); another ends.
 - Tokens expire after an idle time.
 
+- A source volume has at most RELATIONSHIPS_PER_SOURCE relationships (12, IBM's "multiple
+  relationship FlashCopy"; the topology's `limits: {relationships_per_source: N}` changes it).
+- Cascading FlashCopy (a target that is the source of another relationship, or a source that
+  becomes a target) is allowed from release 8.3 (DS8880 R8.3, IBM's "DS8880 Cascading
+  FlashCopy", 2017), refused before: every modelled release allows it.
+
 Model choices the reference does not settle are class attributes [U]: LONG_BUSY_TIMEOUT,
-BACKGROUND_COPY_BYTES, TOKEN_IDLE_SECONDS, CASCADE_REFUSED, TARGET_USED_RESETS_ON_FLASH.
+BACKGROUND_COPY_BYTES, TOKEN_IDLE_SECONDS, TARGET_USED_RESETS_ON_FLASH.
 
 The code level is the topology's `release:` ('9.3' when left out): what GET /systems reports
 (release and bundle; the system fields are pyds8k's test data's [V], the bundle numbers [U]).
@@ -85,7 +91,8 @@ class Ds8kArray(BlockArray):
     LONG_BUSY_TIMEOUT = 120.0             # [U] lab seconds (the lsflash Timeout column shows 120)
     BACKGROUND_COPY_BYTES = 64 * MiB      # [U] bytes per lab second of a background copy
     TOKEN_IDLE_SECONDS = 1800.0           # max_idle_interval 1800000 ms, in lab seconds
-    CASCADE_REFUSED = True                # [U] a target that is a source (or a source that is a target) is refused
+    CASCADING_FROM = (8, 3)               # the first release with cascading FlashCopy
+    RELATIONSHIPS_PER_SOURCE = 12
     TARGET_USED_RESETS_ON_FLASH = True    # a thin target holds only what the new relationship copies
     MTM = "2107-996"
 
@@ -94,6 +101,8 @@ class Ds8kArray(BlockArray):
         if release not in RELEASES:
             raise ValueError(f"storage {name}: release {release!r} is not one of {', '.join(RELEASES)}")
         self.release, self.bundle = release, RELEASES[release]
+        self.cascade_refused = tuple(int(p) for p in release.split(".")) < self.CASCADING_FROM
+        self.relationships_per_source = self.RELATIONSHIPS_PER_SOURCE
         self.image = image                 # storage image id, IBM.2107-75FA120
         self.users = dict(users)
         self.relationships: Dict[str, Relationship] = {}
@@ -213,11 +222,15 @@ class Ds8kArray(BlockArray):
                     if rel.target is target:
                         raise Ds8kError("flash_failed", pair=pair, why=f"the target is already the target of "
                                                                       f"FlashCopy {rel.id}")
-                    if self.CASCADE_REFUSED:
+                    if self.cascade_refused:
                         raise Ds8kError("flash_failed", pair=pair,
                                         why=f"the target is the source of FlashCopy {rel.id}")
-                if self.CASCADE_REFUSED and any(r.target is source for r in self.rels_of(source)):
+                if self.cascade_refused and any(r.target is source for r in self.rels_of(source)):
                     raise Ds8kError("flash_failed", pair=pair, why="the source is the target of a FlashCopy")
+                have = sum(1 for r in self.relationships.values() if r.source is source)
+                if have + sum(1 for s, _ in pairs if s == src_id) > self.relationships_per_source:
+                    raise Ds8kError("too_many_relationships", pair=pair, source=src_id,
+                                    limit=self.relationships_per_source)
                 resolved.append((source, target))
             # Checked: the point in time is now, for every pair at once.
             images = self.world.capture([s for s, _ in resolved])
@@ -331,7 +344,8 @@ class Ds8kArray(BlockArray):
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "image", "users", "password_env", "volumes", "hosts", "release"}
+_ARRAY_KEYS = {"name", "type", "image", "users", "password_env", "volumes", "hosts", "release", "limits"}
+_LIMIT_KEYS = {"relationships_per_source"}
 _VOLUME_KEYS = {"id", "name", "size_gib", "thin", "used_gib", "pool"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -345,6 +359,7 @@ def build_ds8000(world: Any, entry: dict, where: str = "storage") -> Ds8kArray:
           users: {flash4i: lab-password}       # the lab's own accounts
           password_env: FLASH4I_DS1_PASSWORD   # what the written configuration names
           release: '9.3'                       # the code level (RELEASES)
+          limits: {relationships_per_source: 12}
           volumes: [{id: '1000', name: PROD_001, size_gib: 1}, {id: '2000', size_gib: 1, thin: true}]
           hosts: [{name: PROD_FC, npiv_lpar: {system: SYS, lpar_id: 3}, wwpns: [...], volumes: ['1000']}]
     """
@@ -352,6 +367,9 @@ def build_ds8000(world: Any, entry: dict, where: str = "storage") -> Ds8kArray:
     name = str(entry["name"])
     array = Ds8kArray(world, name, str(entry.get("image") or f"IBM.2107-75{name[:5].upper():0<5}"),
                       topology_users(where, entry), str(entry.get("release") or DEFAULT_RELEASE))
+    limits = _keys(f"{where}.limits", entry.get("limits") or {}, _LIMIT_KEYS)
+    if "relationships_per_source" in limits:
+        array.relationships_per_source = int(limits["relationships_per_source"])
     for j, item in enumerate(entry.get("volumes") or []):
         item = _keys(f"{where}.volumes[{j}]", item, _VOLUME_KEYS)
         volume = array.add_volume(str(item["id"]), size_bytes(f"{where}.volumes[{j}]", item),

@@ -1,0 +1,116 @@
+"""Recovery points kept in generations on the REST families (issue 13): an environment with
+`generations: 4` run 6 times keeps exactly 4 generations on the array, and booting generation 2
+brings the clone up, in a manual IPL, with generation 2's data. Judged by the lab's own state:
+the array's relationships / snapshots, the volumes' contents (a marker written on production
+between the runs), the partitions' states and the world's conflicts."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from flash4i_tui.config.store_io import import_config, load_config_file
+from flash4i_tui.engine import rcvpnt
+from flash4i_tui.errors import SafetyRefusal
+from flash4i_tui.lab.server import Lab, load_topology
+from flash4i_tui.store import models as m
+from flash4i_tui.store import open_store
+
+from .conftest import LAB_SPEED, run_now
+
+pytestmark = pytest.mark.lab
+
+GENERATIONS = 4
+MARKER = "/home/FLASH4I/generation-marker.txt"
+SYSTEM = "P10-LAB"
+
+
+def _ds8000_topology() -> dict:
+    """lab-ds8000.yaml with one thin target per pair and generation (LSS 30-33), DSRCV keeping 4."""
+    topo = copy.deepcopy(load_topology(storage="ds8000"))
+    env = topo["flash4i"]["environments"][0]
+    for j, pair in enumerate(env["volumes"]):
+        pair["targets"] = [f"3{k}0{j}" for k in range(GENERATIONS)]
+        topo["storage"][0]["volumes"] += [{"id": t, "size_gib": 1, "thin": True} for t in pair["targets"]]
+    env["generations"] = GENERATIONS
+    return topo
+
+
+FAMILIES = {"ds8000": ("DSRCV", _ds8000_topology)}
+
+
+@pytest.fixture(params=sorted(FAMILIES))
+def gen_family(request, tmp_path, monkeypatch):
+    env, topology = FAMILIES[request.param]
+    lab = Lab(topology(), tmp_path / "lab", speed=LAB_SPEED).start()
+    for variable, password in lab.passwords().items():
+        monkeypatch.setenv(variable, password)
+    monkeypatch.setenv("FLASH4I_DB", f"sqlite:///{tmp_path / 'store.db'}")
+    db = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    import_config(load_config_file(lab.write_config(tmp_path / "lab.yaml")))
+    yield request.param, lab, env
+    db.close()
+    lab.stop()
+
+
+def _production(lab: Lab):
+    return lab.world.running[(SYSTEM, 3)].state
+
+
+def _marker(image) -> str:
+    assert image is not None, "the volume holds nothing"
+    return image.state.ifs.read(MARKER).decode()
+
+
+def _array(lab: Lab):
+    return next(iter(lab.world.arrays.values()))
+
+
+def _kept(family: str, lab: Lab, env: m.Environment) -> dict:
+    """generation -> the marker its copy holds, read from the array's own state."""
+    array = _array(lab)
+    targets = env.options["generation_targets"]
+    assert family == "ds8000"
+    sources = [p.source for p in env.volume_pairs.order_by(m.VolumePair.id)]
+    rels = {(r.source.id, r.target.id) for r in array.relationships.values()}
+    kept = {}
+    for k in range(1, GENERATIONS + 1):
+        volumes = [t[k - 1] for t in targets]
+        assert all((s, v) in rels for s, v in zip(sources, volumes)), (k, sorted(rels))
+        markers = {_marker(array.volumes[v].content) for v in volumes}
+        assert len(markers) == 1, markers          # one consistent point in time per generation
+        kept[k] = markers.pop()
+    return kept
+
+
+def test_four_generations_over_six_runs_and_the_boot_of_generation_2(gen_family):
+    family, lab, env_name = gen_family
+    prod = _production(lab)
+    prod.ifs.make_dirs("/home/FLASH4I")
+    runs = []
+    for i in range(6):
+        prod.ifs.write(MARKER, f"run {i + 1}".encode())       # production changes between the runs
+        runs.append(run_now(env_name))
+    assert [r.state for r in runs] == ["SUCCEEDED"] * 6, [r.message for r in runs]
+    assert [r.snapshot["generation"] for r in runs] == [1, 2, 3, 4, 1, 2]
+    env = m.Environment.get(m.Environment.name == env_name)
+    # exactly 4 generations on the array, each holding the run that last took it
+    assert _kept(family, lab, env) == {1: "run 5", 2: "run 6", 3: "run 3", 4: "run 4"}
+    clone = next(lp for lp in lab.world.systems[SYSTEM].lpars.values() if lp.id == 7)
+    assert clone.state == "Not Activated" and not lab.world.conflicts
+
+    prod.ifs.write(MARKER, b"after the runs")
+    result = rcvpnt.boot(env_name, generation=2, bound=120, poll=0.05)
+    assert result.refcode in rcvpnt.MANUAL_IPL_CODES
+    disks = [p.target for p in env.volume_pairs.order_by(m.VolumePair.id)]
+    assert [_marker(_array(lab).volumes[d].content) for d in disks] == ["run 6"] * len(disks)
+    assert (clone.state, clone.keylock, clone.refcode.code) == ("Running", "manual", result.refcode)
+    assert (SYSTEM, 7) not in lab.world.running          # waits at its console: no OS, no TCP/IP
+    assert lab.world.network.owner("10.20.1.10").state is prod
+    assert not lab.world.conflicts
+    # the recovery point itself is unchanged, and all 4 are still there
+    assert _kept(family, lab, env) == {1: "run 5", 2: "run 6", 3: "run 3", 4: "run 4"}
+    # a boot onto disks in use (the clone runs) is refused before any change
+    with pytest.raises(SafetyRefusal, match="in use"):
+        rcvpnt.boot(env_name, generation=1, bound=30, poll=0.05)
+    assert [_marker(_array(lab).volumes[d].content) for d in disks] == ["run 6"] * len(disks)
