@@ -47,7 +47,7 @@ def latency(start: float = 0.0, rtt: float = 0.0, suspend: float = 0.0, prepare:
     IBM i's CHGASPACT *SUSPEND waiting SUSPEND seconds for a boundary (production held meanwhile)."""
     commands = []
     if start:
-        commands.append({"device": "svc", "match": "startfcconsistgrp", "seconds": start})
+        commands.append({"device": "svc", "match": r"(^|\s)startfcconsistgrp", "seconds": start})
     if prepare:
         commands.append({"device": "svc", "match": "prestartfcconsistgrp", "seconds": prepare})
     if suspend:

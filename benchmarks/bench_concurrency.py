@@ -3,7 +3,7 @@
     python benchmarks/bench_concurrency.py                  # 1, 8, 32 runs x 1, 2 workers (+ panels)
     python benchmarks/bench_concurrency.py --counts 1,32 --workers 1 --no-panels
 
-A generated topology on one SVC: --sources production partitions (2 volumes each), each with
+A generated topology on one array (--storage svc|ds8000|powermax): --sources production partitions (2 volumes each), each with
 32/--sources clone partitions (NPIV, *NONE environments), 32 environments in all. The lab runs in
 its own process at --speed with a realistic storage latency (startfcconsistgrp --start s,
 prestartfcconsistgrp --prepare s, every SSH device --rtt s away); the workers are `flash4i worker`
@@ -42,43 +42,70 @@ from _lab import REPO, fmt_mmm, load_topology, m, machine  # noqa: E402
 CLONES = 32
 
 
-def generate(sources: int, speed: float, start: float, prepare: float, rtt: float) -> dict:
-    demo = load_topology()
+# Per family: a volume of the generated topology (source s, unit u; target k of clone c), how
+# environments and hosts name it, and the latency rules of its start and of its slow step outside
+# the window (SVC prestart, PowerMax's link; a DS8000 has no prepare).
+def _volume(family: str, kind: str, s: int, c: int, u: int) -> dict:
+    name = f"P{s}_{u:03d}" if kind == "source" else f"C{s}N{c:02d}_{u:03d}"
+    if family == "svc":
+        return {"name": name, "size_gib": 40, **({"thin": True} if kind == "target" else {})}
+    if family == "ds8000":     # LSS 1s for sources, 2s for targets; volume number within the LSS
+        lss = (0x10 if kind == "source" else 0x20) + s
+        return {"id": f"{lss:02X}{(c * 2 + u) if kind == 'target' else u:02X}", "name": name, "size_gib": 1}
+    base = 0x200 + s * 0x10 if kind == "source" else 0x1000 + s * 0x100 + c * 2
+    return {"id": f"{base + u:05X}", "name": name, "size_cyl": 547, **({"thin": False} if kind == "source" else {})}
+
+
+LATENCY_RULES = {
+    "svc": (r"(^|\s)startfcconsistgrp", "prestartfcconsistgrp"),
+    "ds8000": (r"^POST /api/v1/cs/flashcopies$", None),
+    "powermax": (r"^POST .*/snapshot$", r"^PUT .*/snapid/"),
+}
+
+
+def generate(family: str, sources: int, speed: float, start: float, prepare: float, rtt: float) -> dict:
+    demo = load_topology(storage=family)
+    ref = "name" if family == "svc" else "id"
+    msys_name = demo["hmcs"][0]["managed_systems"][0]["name"]
     per = CLONES // sources
     volumes, hosts, lpars, ibmi, partitions, envs = [], [], [], [], [], []
     template = next(i for i in demo["ibmi"] if i["name"] == "PROD")
+    user = demo["flash4i"]["partitions"][0]["user"]
     lpar_id = 10
     for s in range(1, sources + 1):
         src = f"PROD{s}"
-        src_vols = [f"P{s}_{u:03d}" for u in (1, 2)]
-        volumes += [{"name": v, "size_gib": 40} for v in src_vols]
+        src_vols = [_volume(family, "source", s, 0, u) for u in (1, 2)]
+        volumes += src_vols
         lpar_id += 1
         src_id = lpar_id
-        hosts.append({"name": f"{src}_FC", "npiv_lpar": {"system": "P10-PROD", "lpar_id": src_id},
-                      "wwpns": [f"C050760A{s:02d}000010", f"C050760A{s:02d}000011"], "volumes": src_vols})
+        hosts.append({"name": f"{src}_FC", "npiv_lpar": {"system": msys_name, "lpar_id": src_id},
+                      "wwpns": [f"C050760A{s:02d}000010", f"C050760A{s:02d}000011"],
+                      "volumes": [v[ref] for v in src_vols]})
         lpars.append({"id": src_id, "name": src, "env": "os400", "profile": "normal", "state": "Running"})
         system = copy.deepcopy(template)
-        system.update(name=src, volumes=src_vols, system_name=src, older_copies=[],
+        system.update(name=src, volumes=[v[ref] for v in src_vols], system_name=src, older_copies=[],
                       interfaces=[{"address": f"10.10.{s}.10", "subnet_mask": "255.255.255.0", "line": "ETHLINE",
                                    "autostart": True}],
                       libraries=[{"name": "APPDTA", "size_mib": 512}], job_schedule_entries=[])
         ibmi.append(system)
-        partitions.append({"name": src, "hmc": "HMC1", "managed_system": "P10-PROD", "lpar_name": src,
-                           "lpar_id": src_id, "profile": "normal", "address": f"10.10.{s}.10", "user": "FLASH4I"})
+        partitions.append({"name": src, "hmc": "HMC1", "managed_system": msys_name, "lpar_name": src,
+                           "lpar_id": src_id, "profile": "normal", "address": f"10.10.{s}.10", "user": user})
         for c in range(1, per + 1):
             lpar_id += 1
             clone = f"C{s}N{c:02d}"
-            tgt = [f"{clone}_{u:03d}" for u in (1, 2)]
-            volumes += [{"name": v, "size_gib": 40, "thin": True} for v in tgt]
-            hosts.append({"name": f"{clone}_FC", "npiv_lpar": {"system": "P10-PROD", "lpar_id": lpar_id},
-                          "wwpns": [f"C05076{s:02d}{c:02d}000030", f"C05076{s:02d}{c:02d}000031"], "volumes": tgt})
+            tgt = [_volume(family, "target", s, c, u) for u in (1, 2)]
+            volumes += tgt
+            hosts.append({"name": f"{clone}_FC", "npiv_lpar": {"system": msys_name, "lpar_id": lpar_id},
+                          "wwpns": [f"C05076{s:02d}{c:02d}000030", f"C05076{s:02d}{c:02d}000031"],
+                          "volumes": [v[ref] for v in tgt]})
             lpars.append({"id": lpar_id, "name": clone, "env": "os400", "profile": "normal", "state": "Not Activated"})
-            partitions.append({"name": clone, "hmc": "HMC1", "managed_system": "P10-PROD", "lpar_name": clone,
+            partitions.append({"name": clone, "hmc": "HMC1", "managed_system": msys_name, "lpar_name": clone,
                                "lpar_id": lpar_id, "profile": "normal", "address": f"10.10.{s}.{50 + c}",
-                               "user": "FLASH4I"})
+                               "user": user})
             envs.append({"name": f"E{s}N{c:02d}", "description": f"{src} recovery point {c}", "function": "*NONE",
-                         "source": src, "clone": clone, "storage": "FS9500", "consistency_group": f"FL_{clone}",
-                         "volumes": [{"source": a, "target": b} for a, b in zip(src_vols, tgt)],
+                         "source": src, "clone": clone, "storage": demo["storage"][0]["name"],
+                         "consistency_group": f"FL_{clone}",
+                         "volumes": [{"source": a[ref], "target": b[ref]} for a, b in zip(src_vols, tgt)],
                          "quiesce": {"timeout": 60, "action": "*CONT"},
                          "clone_identity": {"system_name": clone, "interfaces": []}})
     storage = copy.deepcopy(demo["storage"][0])
@@ -87,15 +114,16 @@ def generate(sources: int, speed: float, start: float, prepare: float, rtt: floa
     msys = hmc["managed_systems"][0]
     msys.update(lpars=lpars)
     msys.pop("vios", None)
+    start_rule, prepare_rule = LATENCY_RULES[family]
     commands = []
     if start:
-        commands.append({"device": "svc", "match": "startfcconsistgrp", "seconds": start})
-    if prepare:
-        commands.append({"device": "svc", "match": "prestartfcconsistgrp", "seconds": prepare})
+        commands.append({"device": family, "match": start_rule, "seconds": start})
+    if prepare and prepare_rule:
+        commands.append({"device": family, "match": prepare_rule, "seconds": prepare})
+    flash4i = {k: v for k, v in demo["flash4i"].items() if k not in ("partitions", "environments")}
     return {"speed": speed, "storage": [storage], "hmcs": [hmc], "ibmi": ibmi,
             "latency": {"rtt": {"*": rtt} if rtt else {}, "commands": commands},
-            "flash4i": {"partitions": partitions, "hmc_user": "hscroot", "storage_user": "flash4i",
-                        "environments": envs}}
+            "flash4i": dict(flash4i, partitions=partitions, environments=envs)}
 
 
 def fix_known_hosts(state: Path, info: dict, topo: dict) -> None:
@@ -217,6 +245,7 @@ def measure(tmp: Path, info: dict, envs: list, count: int, workers: int, panels:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage", choices=sorted(LATENCY_RULES), default="svc")
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--counts", default="1,8,32")
     parser.add_argument("--workers", default="1,2")
@@ -227,9 +256,12 @@ def main() -> int:
     parser.add_argument("--no-panels", action="store_true")
     args = parser.parse_args()
     print(machine())
-    tmp = Path(tempfile.mkdtemp(prefix="bench-conc-")); print(tmp)
-    topo = generate(args.sources, args.speed, args.start, args.prepare, args.rtt)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-conc-"))
+    topo = generate(args.storage, args.sources, args.speed, args.start, args.prepare, args.rtt)
     (tmp / "topology.yaml").write_text(yaml.safe_dump(topo))
+    for array in topo["storage"]:          # a REST array's lab password reaches flash4i as a real one would
+        if array.get("password_env"):
+            os.environ[array["password_env"]] = str(next(iter(array["users"].values())))
     state = tmp / "lab"
     env = dict(os.environ, FLASH4I_HOME=str(tmp / "home"))
     lab = subprocess.Popen([sys.executable, "-m", "flash4i_tui", "lab", "--state", str(state), "--topology",
@@ -250,7 +282,7 @@ def main() -> int:
         open_store(f"sqlite:///{tmp / 'store.db'}")
         import_config(load_config_file(info["config"]))
         envs = topo["flash4i"]["environments"]
-        print(f"{len(envs)} environments on {args.sources} sources; lab speed {args.speed:g}; SVC start "
+        print(f"{len(envs)} environments on {args.sources} sources, {args.storage}; lab speed {args.speed:g}; start "
               f"{args.start * 1000:.0f} ms, prepare {args.prepare * 1000:.0f} ms; RTT {args.rtt * 1000:.0f} ms")
         for workers in [int(w) for w in args.workers.split(",")]:
             for count in [int(c) for c in args.counts.split(",")]:

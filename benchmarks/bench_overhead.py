@@ -116,7 +116,7 @@ def bench_brms(speed: float) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-brms-"))
     topology = load_topology()
     topology["latency"] = {"rtt": {"*": 0.005},
-                           "commands": [{"device": "svc", "match": "startfcconsistgrp", "seconds": 0.1}]}
+                           "commands": [{"device": "svc", "match": r"(^|\s)startfcconsistgrp", "seconds": 0.1}]}
     (tmp / "topology.yaml").write_text(yaml.safe_dump(topology))
     state = tmp / "lab"
     env = dict(os.environ, FLASH4I_HOME=str(tmp / "home"))
