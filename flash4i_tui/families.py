@@ -37,10 +37,10 @@ _ALL = (
     # documentation of multiple relationship FlashCopy; [U] on current code levels).
     Family("ds8000", "IBM DS8000", "rest", 8452, "ds8000:Ds8000Driver", "lab-ds8000.yaml", 12,
            generations="targets"),
-    # 256 SnapVX snapshots per source volume (1024 from PowerMaxOS 10 [U]); generations would be
-    # targetless snapshots linked at boot: not built yet.
+    # 256 SnapVX snapshots per source volume (1024 from PowerMaxOS 10 [U]: set the storage's
+    # options.copies_per_source); generations are targetless snapshots, linked at boot only.
     Family("powermax", "Dell PowerMax / VMAX (SnapVX)", "rest", 8443, "powermax:PowerMaxDriver",
-           "lab-powermax.yaml", 256, activating=True),
+           "lab-powermax.yaml", 256, activating=True, generations="snapshots"),
 )
 
 FAMILIES: Dict[str, Family] = {f.name: f for f in _ALL}

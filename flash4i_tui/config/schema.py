@@ -409,6 +409,7 @@ ENVIRONMENT = Record({
         "source": Field(Str(names.any_storage_volume)),
         "target": Field(Str(names.any_storage_volume)),
         # generations > 1 (svc, ds8000): one target per generation; `target` stays the clone's own disk
+        # (powermax: none, its generations are targetless snapshots linked to `target` at boot)
         "targets": Field(ListOf(Str(names.any_storage_volume)), list),
     }), 1)),
     # Recovery points kept (issue 13): 1 is one copy on the targets, as always.
@@ -535,6 +536,7 @@ def _cross_check(cfg: dict, ctx: Context) -> None:
 # (families.py), or the storage's options.copies_per_source.
 COPY_LIMITS = {f.name: f.copies_per_source for f in families.FAMILIES.values()}
 GENERATION_FAMILIES_WITH_TARGETS = families.named(generations="targets")
+GENERATION_FAMILIES_WITH_SNAPSHOTS = families.named(generations="snapshots")
 GROUP_NAME_MAX = 15
 
 
@@ -571,10 +573,16 @@ def _check_generations(env: dict, path: Path_, pairs: list, family: Optional[str
         ctx.problem(path + ("consistency_group",),
                     f"{group!r} is too long for generations: {generation_group(group, gens)!r} is more than "
                     f"{GROUP_NAME_MAX} characters")
+    if family in GENERATION_FAMILIES_WITH_SNAPSHOTS:
+        # targetless snapshots (PowerMax SnapVX): nothing to name per generation
+        for j, _ in listed:
+            ctx.problem(path + ("volumes", j, "targets"), f"{family} keeps generations as targetless snapshots, "
+                                                          "linked to the pair's target only at boot: give no targets")
+        return
     if family not in GENERATION_FAMILIES_WITH_TARGETS:
-        # PowerMax would keep them as targetless SnapVX snapshots, linked at boot: not built yet
-        ctx.problem(path + ("generations",), f"generations are not built for {family} storage yet "
-                                             f"(only {', '.join(GENERATION_FAMILIES_WITH_TARGETS)})")
+        built = GENERATION_FAMILIES_WITH_TARGETS + GENERATION_FAMILIES_WITH_SNAPSHOTS
+        ctx.problem(path + ("generations",), f"generations are not built for {family} storage "
+                                             f"(only {', '.join(built)})")
         return
     seen: Dict[str, tuple] = {}
     for j, pair in pairs:

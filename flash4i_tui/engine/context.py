@@ -168,8 +168,9 @@ class RunContext:
         from ..devices.storage import GroupSpec, connect
         from ..devices.storage.base import VolumePair
         storage, env = self.defs.storage, self.defs.env
+        # a generation's group names its environment's group as its base (generations.run_snapshot)
         group = {env["consistency_group"]: GroupSpec(tuple(VolumePair(s, t) for s, t in self.defs.pairs),
-                                                     env["copy"]["rate"])}
+                                                     env["copy"]["rate"], env.get("base_consistency_group"))}
 
         return self.driver(f"storage:{storage.name}", lambda: connect(
             storage.type, storage_endpoint(storage), storage.options or {}, ssh=self.sessions.get,

@@ -55,7 +55,9 @@ STEPS: List[StepDef] = [
     StepDef("FLASH", steps.flash, _fixed(60), inside_suspend=True, never_twice=True, confirm=steps.flash_confirmed),
     StepDef("RESUME", steps.resume, _fixed(300), cleanup=True),
     # Only in plans of families whose targets change after the flash (PowerMax: link the snapshot).
-    StepDef("ACTIVATE_TARGETS", steps.activate_targets, _fixed(900)),
+    # A generation is a targetless snapshot there: linked only when booted (flash4i rcvpnt boot).
+    StepDef("ACTIVATE_TARGETS", steps.activate_targets, _fixed(900), lambda d: d.generation is None,
+            "generations: a targetless snapshot, linked only when booted"),
     StepDef("MAP_VIOS", steps.map_vios, _fixed(600), lambda d: d.vscsi and d.starts_clone,
             "NPIV attachment, or the clone is not started"),
     StepDef("START_CLONE", steps.start_clone, lambda d: float(d.env["ipl_timeout"]) + 60,

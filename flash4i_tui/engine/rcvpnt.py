@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ..cl import ClStr, cl_command
-from ..config.schema import GROUP_NAME_MAX
+from ..config.schema import GROUP_NAME_MAX, generation_group
 from ..config.store_io import environment_record
 from ..devices.storage.base import VolumePair
 from ..errors import NotFound, SafetyRefusal, StepTimeout, ValidationError
@@ -160,16 +160,18 @@ def _boot(ctx: _BootContext, env: m.Environment, generation: int, row: m.Recover
                       next_steps=next_steps(defs, generation, refcode))
 
 
-def _clone_pairs(ctx: _BootContext, env: m.Environment, generation: int) -> List[VolumePair]:
-    """(generation G's target, clone's disk) per pair, after the checks a run's CHECK makes."""
+def _clone_pairs(ctx: _BootContext, env: m.Environment, generation: int, targetless: bool = False) -> List[VolumePair]:
+    """(what generation G is read from, clone's disk) per pair, after the checks a run's CHECK
+    makes: G's targets, or (TARGETLESS snapshots) the source volumes whose snapshot G is."""
     defs = ctx.defs
-    gen_targets = [t[generation - 1] for t in generation_targets(env)]
+    gen_targets = [] if targetless else [t[generation - 1] for t in generation_targets(env)]
+    copy_from = [s for s, _ in defs.pairs] if targetless else gen_targets
     clone_disks = defs.targets
-    if len(gen_targets) != len(clone_disks):
+    if len(copy_from) != len(clone_disks):
         raise SafetyRefusal(f"environment {env.name}: its generation targets do not match its volume pairs")
     storage = ctx.storage()
     volumes = storage.volumes(gen_targets + clone_disks + [s for s, _ in defs.pairs])
-    for (source, disk), gen in zip(defs.pairs, gen_targets):
+    for (source, disk), gen in zip(defs.pairs, copy_from):
         for name in (source, disk, gen):
             if name not in volumes:
                 raise SafetyRefusal(f"volume {name} does not exist on {defs.storage.name}")
@@ -190,7 +192,7 @@ def _clone_pairs(ctx: _BootContext, env: m.Environment, generation: int) -> List
             if mapping.host not in own:
                 raise SafetyRefusal(f"clone volume {volume} is mapped to host {mapping.host}, which is not clone "
                                     f"partition {defs.clone.name}'s: it may be in use by a running partition")
-    return [VolumePair(g, d) for g, d in zip(gen_targets, clone_disks)]
+    return [VolumePair(g, d) for g, d in zip(copy_from, clone_disks)]
 
 
 def _copy_generation(ctx: _BootContext, env: m.Environment, generation: int, group: str) -> str:
@@ -206,7 +208,13 @@ def _copy_generation(ctx: _BootContext, env: m.Environment, generation: int, gro
 
 
 def _link_snapshot(ctx: _BootContext, env: m.Environment, generation: int) -> str:
-    raise ValidationError("booting a PowerMax recovery point is not built yet")
+    """Targetless snapshots (PowerMax): link generation G's snapshot to the clone's target storage
+    group, nocopy. The snapshot itself is not written: the boot's writes land on the linked
+    disks, so G stays as it was taken and can be booted again (a new link redefines the disks)."""
+    pairs = _clone_pairs(ctx, env, generation, targetless=True)
+    timeout = (ctx.defs.storage.options or {}).get("prepare_timeout", 300)
+    return ctx.storage().link_generation(env.consistency_group, generation_group(env.consistency_group, generation),
+                                         timeout=ctx.bounded(timeout)) + f" ({len(pairs)} disks)"
 
 
 def _wait_console(ctx: _BootContext, hmc, system: str, lpar_name: str) -> str:

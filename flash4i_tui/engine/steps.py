@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 from peewee import IntegrityError
 
 from ..devices.storage.base import VolumePair
+from ..families import FAMILIES
 from ..errors import DeviceError, Flash4iError, NotFound, SafetyRefusal, StepTimeout
 from ..store import models as m
 from ..store.db import utcnow, write_transaction
@@ -100,7 +101,9 @@ def _check_volumes(ctx: RunContext) -> Dict[str, object]:
     own_hosts = set(defs.env["attach"].get("storage_hosts") or []) if defs.vscsi else set(defs.clone.storage_hosts or [])
     for target, mappings in storage.host_mappings(defs.targets).items():
         for mapping in mappings:
-            if defs.generation is not None:      # a recovery point is mapped to nobody: nothing uses it
+            # a recovery point's targets are mapped to nobody: nothing uses them (a targetless
+            # generation's are the clone's own disks, linked only at boot)
+            if defs.generation is not None and FAMILIES[defs.storage.type].generations == "targets":
                 raise SafetyRefusal(f"generation {defs.generation} target volume {target} is mapped to host "
                                     f"{mapping.host}: a recovery point must be mapped to no host (it may be in "
                                     "use by a partition)")
@@ -568,7 +571,8 @@ def finish(ctx: RunContext) -> str:
             hmc.wait_state(system, defs.clone.lpar_name, {NOT_ACTIVATED}, timeout=ctx.bounded(3600), poll=ctx.poll,
                            on_progress=lambda state, code: ctx.watch(f"{defs.clone.lpar_name}: {state} {code}"))
         parts.append(f"{defs.clone.lpar_name} stopped")
-    used = ctx.storage().space_used(defs.targets)
+    used = ctx.storage().recovery_point_space(defs.env["consistency_group"], defs.targets) \
+        if defs.generation is not None else ctx.storage().space_used(defs.targets)
     ctx.update_run(space_used_bytes=used)
     parts.append(f"space used on the targets: {used} bytes")
     if defs.generation is not None:

@@ -36,7 +36,14 @@ def _ds8000_topology() -> dict:
     return topo
 
 
-FAMILIES = {"ds8000": ("DSRCV", _ds8000_topology)}
+def _powermax_topology() -> dict:
+    """lab-powermax.yaml with PMRCV keeping 4 generations: targetless snapshots, no targets."""
+    topo = copy.deepcopy(load_topology(storage="powermax"))
+    topo["flash4i"]["environments"][0]["generations"] = GENERATIONS
+    return topo
+
+
+FAMILIES = {"ds8000": ("DSRCV", _ds8000_topology), "powermax": ("PMRCV", _powermax_topology)}
 
 
 @pytest.fixture(params=sorted(FAMILIES))
@@ -69,8 +76,17 @@ def _array(lab: Lab):
 def _kept(family: str, lab: Lab, env: m.Environment) -> dict:
     """generation -> the marker its copy holds, read from the array's own state."""
     array = _array(lab)
+    if family == "powermax":        # one snapshot name per generation, one snapid each, on the source group
+        snaps = array.snapshots[f"{env.consistency_group}_SRC"]
+        assert sorted(snaps) == [f"{env.consistency_group}_G{k}" for k in range(1, GENERATIONS + 1)]
+        kept = {}
+        for k in range(1, GENERATIONS + 1):
+            (gen,) = snaps[f"{env.consistency_group}_G{k}"]
+            markers = {_marker(image) for image in gen.images}
+            assert len(markers) == 1, markers
+            kept[k] = markers.pop()
+        return kept
     targets = env.options["generation_targets"]
-    assert family == "ds8000"
     sources = [p.source for p in env.volume_pairs.order_by(m.VolumePair.id)]
     rels = {(r.source.id, r.target.id) for r in array.relationships.values()}
     kept = {}
@@ -98,6 +114,11 @@ def test_four_generations_over_six_runs_and_the_boot_of_generation_2(gen_family)
     assert _kept(family, lab, env) == {1: "run 5", 2: "run 6", 3: "run 3", 4: "run 4"}
     clone = next(lp for lp in lab.world.systems[SYSTEM].lpars.values() if lp.id == 7)
     assert clone.state == "Not Activated" and not lab.world.conflicts
+    if family == "powermax":      # targetless: no run linked anything, the step said why
+        assert all(g.links == [] for gens in _array(lab).snapshots[f"{env.consistency_group}_SRC"].values()
+                   for g in gens)
+        activate = next(s for s in runs[-1].steps if s.name == "ACTIVATE_TARGETS")
+        assert activate.status == "SKIPPED", activate.status
 
     prod.ifs.write(MARKER, b"after the runs")
     result = rcvpnt.boot(env_name, generation=2, bound=120, poll=0.05)
@@ -106,7 +127,8 @@ def test_four_generations_over_six_runs_and_the_boot_of_generation_2(gen_family)
     assert [_marker(_array(lab).volumes[d].content) for d in disks] == ["run 6"] * len(disks)
     assert (clone.state, clone.keylock, clone.refcode.code) == ("Running", "manual", result.refcode)
     assert (SYSTEM, 7) not in lab.world.running          # waits at its console: no OS, no TCP/IP
-    assert lab.world.network.owner("10.20.1.10").state is prod
+    address = {"ds8000": "10.20.1.10", "powermax": "10.20.2.10"}[family]
+    assert lab.world.network.owner(address).state is prod
     assert not lab.world.conflicts
     # the recovery point itself is unchanged, and all 4 are still there
     assert _kept(family, lab, env) == {1: "run 5", 2: "run 6", 3: "run 3", 4: "run 4"}

@@ -430,8 +430,12 @@ class PowerMaxDriver(StorageDriver):
     # ---------------------------------------------------------------- groups: reading
 
     def _sgs(self, group: str) -> Tuple[str, str]:
+        """GROUP's source and target storage groups; a targetless generation (GroupSpec.base) uses
+        its base group's: its snapshot, named after GROUP, lives on the base's source group."""
         check_group_name(group)
-        return (storage_group_name(group + self.source_suffix), storage_group_name(group + self.target_suffix))
+        spec = self.book.get(group)
+        base = check_group_name(spec.base) if spec is not None and spec.base else group
+        return (storage_group_name(base + self.source_suffix), storage_group_name(base + self.target_suffix))
 
     @staticmethod
     def _views_of(detail: Fields) -> int:
@@ -584,6 +588,15 @@ class PowerMaxDriver(StorageDriver):
             old_tgt = self._sgs(name)[1]
             if self._views_of(self._call(self._array_api.storage_group(old_tgt))) == 0:
                 self._call(self._array_api.remove_volumes(old_tgt, [t for t in targets if t in (other.targets or [])]))
+        # A targetless generation linked by a boot: the clone's disks read through it (an ordinary
+        # group's earlier link is its own targets', which this flash replaces).
+        known = self.book.get(group)
+        in_use = sorted({f"snapid {g.snapid} linked to {link.storage_group}" for g in view.generations
+                         for link in g.links if link.percent < 100}) if known is not None and known.base else []
+        if in_use:
+            raise SafetyRefusal(f"{self.name}: snapshot {group} is in use ({', '.join(in_use)}): the linked targets "
+                                "read through it and an unlink would leave them unusable; boot another generation "
+                                "or unlink it by hand once its targets are no longer needed")
         if view.generations:
             self._remove_generations(group, view.generations)        # the copy of an earlier flash
             self.book.set_flag(group, NONE)
@@ -591,7 +604,7 @@ class PowerMaxDriver(StorageDriver):
             if held is None:
                 self._call(self._array_api.create_storage_group(sg))
                 self._call(self._array_api.add_volumes(sg, asked))
-        self.book.define(group, GroupSpec(tuple(pairs), copy_rate))
+        self.book.define(group, GroupSpec(tuple(pairs), copy_rate, known.base if known is not None else None))
         return self.progress(group)
 
     def prepare(self, group: str, timeout: float) -> GroupState:
@@ -629,6 +642,72 @@ class PowerMaxDriver(StorageDriver):
             self._remove_generations(group, self._generations(src_sg, group)[:-1])
         return (f"snapshot {group} (snapid {newest.snapid}, {newest.timestamp}) {'relinked' if older else 'linked'} "
                 f"to {tgt_sg} ({'copy' if copy else 'nocopy'})")
+
+    def copies_per_source(self, sources: Sequence[str], replacing: Optional[str] = None) -> dict[str, int]:
+        """Snapshots (snapids) per source volume, over the storage groups that hold it; snapshot
+        REPLACING of its source group is left out (its ensure_group terminates it)."""
+        for name in sources:
+            _dev(name)
+        replaced = (self._sgs(replacing)[0], replacing) if replacing else None
+        per_sg: Dict[str, int] = {}
+        counts = {}
+        for name in sources:
+            counts[name] = 0
+            for sg in self._volume_fields(name, missing_ok=False).strings("storageGroupId"):
+                if sg not in per_sg:
+                    per_sg[sg] = sum(len(self._call(self._array_api.snapids(sg, snap)).list("snapids"))
+                                     for snap in self._call(self._array_api.snapshots(sg)).strings("name")
+                                     if (sg, snap) != replaced)
+                counts[name] += per_sg[sg]
+        return counts
+
+    def recovery_point_space(self, group: str, targets: Sequence[str]) -> int:
+        spec = self.book.get(group)
+        if spec is None or not spec.base:
+            return self.space_used(targets)
+        newest = self._view(group, targets_too=False).newest        # targetless: the snapshot's own tracks
+        return newest.non_shared_tracks * TRACK_BYTES if newest is not None else 0
+
+    def link_generation(self, group: str, generation: str, timeout: float) -> str:
+        """Link the newest snapid of snapshot GENERATION (on GROUP's source storage group) to GROUP's
+        target storage group (created with the pairs' targets when missing), nocopy. Whatever is
+        linked there first is unlinked: relinking across snapshot names is [U] on SnapVX, and
+        the targets are overwritten anyway."""
+        spec = self._spec_of(group)
+        src_sg, tgt_sg = self._sgs(group)
+        targets = sorted(p.target for p in spec.pairs)
+        view = self._view(group)
+        if view.targets is not None and view.targets != targets:
+            raise SafetyRefusal(f"{self.name}: storage group {tgt_sg} holds {', '.join(view.targets) or 'no volume'}, "
+                                f"not {', '.join(targets)}; fix it by hand or the configuration")
+        others = self._old_groups(group, targets)
+        if others:
+            raise SafetyRefusal(f"{self.name}: a snapshot of {', '.join(others)} is linked to storage groups holding "
+                                f"{', '.join(targets)}; clean it up by hand")
+        gens = self._generations(src_sg, check_group_name(generation))
+        if not gens:
+            raise DeviceError(self.name, self._array_api.snapshots(src_sg).line(),
+                              f"no snapshot {generation} on {src_sg}: nothing to link")
+        if view.targets is None:
+            self._call(self._array_api.create_storage_group(tgt_sg))
+            self._call(self._array_api.add_volumes(tgt_sg, targets))
+        unlinked = []
+        for name in self._call(self._array_api.snapshots(src_sg)).strings("name"):
+            for gen in self._generations(src_sg, name):
+                if gen.links_to(tgt_sg):
+                    self._call(self._array_api.unlink(src_sg, name, gen.snapid, tgt_sg))
+                    unlinked.append(f"{name} (snapid {gen.snapid})")
+        newest = gens[-1]
+        self._async(self._array_api.link(src_sg, generation, newest.snapid, tgt_sg, False))
+        return (f"snapshot {generation} (snapid {newest.snapid}, {newest.timestamp}) linked to {tgt_sg} (nocopy)"
+                + (f" after unlinking {', '.join(unlinked)}" if unlinked else ""))
+
+    def _spec_of(self, group: str) -> GroupSpec:
+        spec = self.book.get(group)
+        if spec is None:
+            raise DeviceError(self.name, f"(consistency group {group})", f"consistency group {group} is not defined "
+                                                                          "for this PowerMax")
+        return spec
 
     def stop(self, group: str, force: bool = False, timeout: float = 300) -> GroupState:
         view = self._view(group, missing_ok=False)

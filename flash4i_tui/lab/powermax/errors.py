@@ -24,6 +24,8 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "in_sg": (400, "Volume {device} is already in Storage Group {sg}"),                             # [U]
     "not_in_sg": (400, "Volume {device} is not in Storage Group {sg}"),                             # [U]
     "snap_failed": (400, "SnapVX {action} of {name} failed: {why}"),                                # [U]
+    "snap_limit": (400, "SnapVX establish of {name} failed: device {device} already has the maximum "
+                        "number of snapshots ({limit})"),                                             # [U]
 }
 
 

@@ -10,6 +10,8 @@ REST front (rest.py) turns requests into calls on this model.
   background (percentageCopied); a nocopy link stays at 0 % and reads through the snapshot.
 - unlink of a link that was not fully copied leaves the targets unusable; a linked generation
   cannot be terminated.
+- A source device has at most snapshots_per_source snapshots (snapids): 256, 1024 on PowerMaxOS
+  10 (microcode 6079 and later) [U]; the topology's `limits: {snapshots_per_source: N}` sets it.
 - ASYNCHRONOUS requests become jobs: RUNNING for JOB_SECONDS lab seconds, then SUCCEEDED or
   FAILED with the action's error; a fault rule matching "JOB <description>" fails the job.
 
@@ -126,6 +128,7 @@ class PmaxArray(BlockArray):
         self.jobs: Dict[str, Job] = {}
         self.copy_scale = 1.0
         self._snapids = itertools.count(self.FIRST_SNAPID)
+        self.snapshots_per_source = 1024 if int(self.UCODE.split(".")[0]) >= 6079 else 256     # [U]
         self._job_ids = itertools.count(1001)
 
     # ---------------------------------------------------------------- devices and groups
@@ -233,6 +236,11 @@ class PmaxArray(BlockArray):
             sources = self.need_sg(sg_name).in_device_order()
             if not sources:
                 raise PmaxError("snap_failed", action="establish", name=name, why=f"Storage Group {sg_name} is empty")
+            for source in sources:
+                have = sum(1 for by_name in self.snapshots.values() for gens in by_name.values() for g in gens
+                           if source in g.sources)
+                if have >= self.snapshots_per_source:
+                    raise PmaxError("snap_limit", name=name, device=source.id, limit=self.snapshots_per_source)
             images = self.world.capture(sources)          # the point in time: now, for the whole group
             gen = Generation(name, next(self._snapids), sg_name, self.world.clock.now(), sources, images,
                              [0.0] * len(sources))
@@ -376,7 +384,8 @@ class PmaxArray(BlockArray):
 
 # -------------------------------------------------------------------- topology
 
-_ARRAY_KEYS = {"name", "type", "symmetrix_id", "users", "password_env", "volumes", "hosts", "unisphere"}
+_ARRAY_KEYS = {"name", "type", "symmetrix_id", "users", "password_env", "volumes", "hosts", "unisphere", "limits"}
+_LIMIT_KEYS = {"snapshots_per_source"}
 _VOLUME_KEYS = {"id", "name", "size_gib", "size_cyl", "thin"}
 _HOST_KEYS = {"name", "npiv_lpar", "vios", "wwpns", "volumes"}
 
@@ -399,6 +408,9 @@ def build_powermax(world: Any, entry: dict, where: str = "storage") -> PmaxArray
     entry = _keys(where, entry, _ARRAY_KEYS)
     array = PmaxArray(world, str(entry["name"]), str(entry.get("symmetrix_id") or "000197900123"),
                       topology_users(where, entry), unisphere_level(where, entry.get("unisphere")))
+    limits = _keys(f"{where}.limits", entry.get("limits") or {}, _LIMIT_KEYS)
+    if "snapshots_per_source" in limits:
+        array.snapshots_per_source = int(limits["snapshots_per_source"])
     for j, item in enumerate(entry.get("volumes") or []):
         item = _keys(f"{where}.volumes[{j}]", item, _VOLUME_KEYS)
         if "size_cyl" in item:
