@@ -136,3 +136,106 @@ def test_four_generations_over_six_runs_and_the_boot_of_generation_2(gen_family)
     with pytest.raises(SafetyRefusal, match="in use"):
         rcvpnt.boot(env_name, generation=1, bound=30, poll=0.05)
     assert [_marker(_array(lab).volumes[d].content) for d in disks] == ["run 6"] * len(disks)
+
+
+# ------------------------------------------------------------------ refusals
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def family_config(request, tmp_path_factory):
+    """(family, environment, the configuration of that family's lab): started once per family."""
+    env, topology = FAMILIES[request.param]
+    with Lab(topology(), tmp_path_factory.mktemp(request.param), speed=LAB_SPEED) as lab:
+        yield request.param, env, lab.config()
+
+
+def _problems(cfg: dict) -> str:
+    from flash4i_tui.config.schema import validate
+    from flash4i_tui.config.yamlsrc import dump_yaml, load_yaml
+    from flash4i_tui.errors import ConfigError
+    with pytest.raises(ConfigError) as err:
+        validate(load_yaml(dump_yaml(cfg)))
+    return str(err.value)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"generations": 13}, {"ds8000": "more than ds8000 allows per source volume (12 copies)",
+                           "powermax": "give no targets"}),
+    ({"generations": 257, "targets": None}, {"ds8000": "give one target per generation (257)",
+                                             "powermax": "more than powermax allows per source volume (256 copies)"}),
+])
+def test_a_generation_count_past_the_array_limit_is_refused_by_the_configuration(family_config, change, expected):
+    family, env_name, base = family_config
+    cfg = copy.deepcopy(base)
+    env = next(e for e in cfg["environments"] if e["name"] == env_name)
+    env.update({k: v for k, v in change.items() if k != "targets"})
+    if family == "powermax" and "targets" not in change:
+        env["volumes"][0]["targets"] = ["00301"] * env["generations"]
+    assert expected[family] in _problems(cfg)
+
+
+def test_the_storage_limit_option_is_the_one_counted(family_config):
+    family, env_name, base = family_config
+    cfg = copy.deepcopy(base)
+    storage = next(s for s in cfg["storage"] if s["type"] == family)
+    storage.setdefault("options", {})["copies_per_source"] = 3
+    assert f"4 generations are more than {family} allows per source volume (3 copies)" in _problems(cfg)
+
+
+def _extra_copy(family: str, lab: Lab) -> None:
+    """Another copy of production's first source volume, made on the array by someone else."""
+    array = _array(lab)
+    if family == "ds8000":
+        array.add_volume("4000", array.volumes["1000"].capacity, thin=True)
+        array.create_flashcopies([("1000", "4000")], ["no_background_copy", "persistent",
+                                                      "permit_space_efficient_target"])
+    else:
+        array.create_sg("OTHER_SG")
+        array.add_to_sg("OTHER_SG", ["00201"])
+        array.establish("OTHER_SG", "OTHER_SNAP")
+
+
+def test_check_refuses_a_generation_past_the_limit_counted_on_the_array(gen_family):
+    family, lab, env_name = gen_family
+    env = m.Environment.get(m.Environment.name == env_name)
+    storage = env.storage
+    storage.options = dict(storage.options or {}, copies_per_source=4)
+    storage.save()
+    _extra_copy(family, lab)
+    array = _array(lab)
+    runs = [run_now(env_name) for _ in range(3)]
+    assert [r.state for r in runs] == ["SUCCEEDED"] * 3, [r.message for r in runs]
+    before = (dict(array.relationships) if family == "ds8000"
+              else {sg: dict(s) for sg, s in array.snapshots.items()})
+    refused = run_now(env_name)                    # generation 4 would make 5 copies of the first source
+    assert refused.state == "FAILED" and "past the array's limit of 4 per source volume" in refused.message
+    check = next(s for s in refused.steps if s.name == "CHECK")
+    assert check.status == "FAILED"
+    after = (dict(array.relationships) if family == "ds8000"
+             else {sg: dict(s) for sg, s in array.snapshots.items()})
+    assert after == before and not lab.world.running[(SYSTEM, 3)].asp.suspended
+
+
+def test_the_lab_array_refuses_a_copy_past_its_limit_per_source(gen_family):
+    family, lab, _ = gen_family
+    array = _array(lab)
+    if family == "ds8000":
+        from flash4i_tui.lab.ds8000.errors import Ds8kError
+        array.relationships_per_source = 1
+        array.add_volume("4000", array.volumes["1000"].capacity, thin=True)
+        array.add_volume("4001", array.volumes["1000"].capacity, thin=True)
+        options = ["no_background_copy", "persistent", "permit_space_efficient_target"]
+        array.create_flashcopies([("1000", "4000")], options)
+        with pytest.raises(Ds8kError) as err:
+            array.create_flashcopies([("1000", "4001")], options)
+        assert err.value.code == "BE7A0062" and "maximum number of FlashCopy relationships (1)" in err.value.text
+        assert "1000:4001" not in array.relationships
+    else:
+        from flash4i_tui.lab.powermax.errors import PmaxError
+        assert array.snapshots_per_source == 1024          # the lab's microcode is PowerMaxOS 10
+        array.snapshots_per_source = 1
+        array.create_sg("OTHER_SG")
+        array.add_to_sg("OTHER_SG", ["00201"])
+        array.establish("OTHER_SG", "SNAP_A")
+        with pytest.raises(PmaxError, match="maximum number of snapshots"):
+            array.establish("OTHER_SG", "SNAP_B")
+        assert list(array.snapshots["OTHER_SG"]) == ["SNAP_A"]
