@@ -3,6 +3,7 @@ run takes, what the array holds afterwards, and the emergency boot of one genera
 the lab's own state (the volumes' contents, the partitions' states), not by the store alone."""
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -14,9 +15,9 @@ from flash4i_tui.engine import rcvpnt
 from flash4i_tui.engine.generations import listing
 from flash4i_tui.engine.order import order_path
 from flash4i_tui.errors import ConfigError, SafetyRefusal
-from flash4i_tui.lab.server import Lab
+from flash4i_tui.lab.server import Lab, load_topology
 
-from .conftest import GEN_VOLUMES, GENERATIONS, ibmi_state, lpar, run_now
+from .conftest import GEN_VOLUMES, GENERATIONS, LAB_SPEED, ibmi_state, lpar, run_now
 
 
 def _run_id_on(lab: Lab, volume: str) -> int:
@@ -27,6 +28,13 @@ def _run_id_on(lab: Lab, volume: str) -> int:
 
 
 # ------------------------------------------------------------------ configuration
+
+@pytest.fixture(scope="module")
+def svc_config(tmp_path_factory):
+    """The shipped lab's configuration, from one lab started for the module (not one per case)."""
+    with Lab(load_topology(), tmp_path_factory.mktemp("svc"), speed=LAB_SPEED) as lab:
+        yield lab.config()
+
 
 def _check(cfg: dict) -> dict:
     return validate(load_yaml(dump_yaml(cfg)))
@@ -44,8 +52,8 @@ def _problems(cfg: dict) -> str:
     (dict(generations=300), "more than svc allows per source volume (256 copies)"),
     (dict(consistency_group="FL_RCVPNT_LONG"), "too long for generations"),
 ])
-def test_generation_config_refusals(change, expected, lab):
-    cfg = lab.config()
+def test_generation_config_refusals(change, expected, svc_config):
+    cfg = copy.deepcopy(svc_config)
     env = next(e for e in cfg["environments"] if e["name"] == "RCVPNT")
     env["generations"] = GENERATIONS
     for pair, targets in zip(env["volumes"], GEN_VOLUMES):
@@ -55,8 +63,8 @@ def test_generation_config_refusals(change, expected, lab):
     assert expected in _problems(cfg)
 
 
-def test_a_generation_target_that_is_a_source_is_refused(lab):
-    cfg = lab.config()
+def test_a_generation_target_that_is_a_source_is_refused(svc_config):
+    cfg = copy.deepcopy(svc_config)
     env = next(e for e in cfg["environments"] if e["name"] == "RCVPNT")
     env["generations"] = GENERATIONS
     for pair, targets in zip(env["volumes"], GEN_VOLUMES):
