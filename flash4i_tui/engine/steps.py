@@ -47,6 +47,7 @@ def check(ctx: RunContext) -> str:
     volumes = _check_volumes(ctx)
     if defs.generation is not None:
         _check_copy_limit(ctx)
+        _check_not_booted(ctx)
     if defs.vscsi and defs.generation is None:
         _check_vios(ctx, volumes, clone_lpar.state)
     if defs.starts_clone:
@@ -132,6 +133,16 @@ def _check_copy_limit(ctx: RunContext) -> None:
                                 f"generation {defs.generation} would make {after}, past the array's limit of "
                                 f"{limit} per source volume (options.copies_per_source): lower generations or "
                                 "remove other copies of it")
+
+
+def _check_not_booted(ctx: RunContext) -> None:
+    """A generation that a boot still reads through is not taken again: the clone's disks would
+    lose what they read through it."""
+    readers = ctx.storage().copies_reading(ctx.defs.env["consistency_group"])
+    if readers:
+        raise SafetyRefusal(f"generation {ctx.defs.generation} is in use by a boot of it ({', '.join(readers)}): "
+                            "taking it again would leave the clone's disks unusable; boot another generation, or "
+                            "remove that copy by hand once the clone's disks are no longer needed")
 
 
 MIN_UID = 16       # hex digits: a WWN-based SCSI identifier has 32 (SVC, DS8000 NAA 6, PowerMax)

@@ -239,3 +239,20 @@ def test_the_lab_array_refuses_a_copy_past_its_limit_per_source(gen_family):
         with pytest.raises(PmaxError, match="maximum number of snapshots"):
             array.establish("OTHER_SG", "SNAP_B")
         assert list(array.snapshots["OTHER_SG"]) == ["SNAP_A"]
+
+
+def test_a_generation_a_boot_reads_through_is_not_taken_again(gen_family):
+    family, lab, env_name = gen_family
+    runs = [run_now(env_name) for _ in range(GENERATIONS)]
+    assert [r.state for r in runs] == ["SUCCEEDED"] * GENERATIONS, [r.message for r in runs]
+    rcvpnt.boot(env_name, generation=1, bound=120, poll=0.05)     # the oldest: the next run's
+    array = _array(lab)
+    before = (sorted(array.relationships) if family == "ds8000"
+              else sorted((n, g.snapid) for s in array.snapshots.values() for n, gs in s.items() for g in gs))
+    refused = run_now(env_name)
+    assert refused.snapshot["generation"] == 1
+    assert refused.state == "FAILED" and "in use by a boot" in refused.message, refused.message
+    assert next(s for s in refused.steps if s.name == "CHECK").status == "FAILED"
+    after = (sorted(array.relationships) if family == "ds8000"
+             else sorted((n, g.snapid) for s in array.snapshots.values() for n, gs in s.items() for g in gs))
+    assert after == before and not lab.world.conflicts

@@ -188,6 +188,12 @@ class StorageDriver(ABC):
         earlier copies onto its targets) are left out. A family that cannot tell returns {}."""
         return {}
 
+    def copies_reading(self, group: str) -> list[str]:
+        """Copies that read through generation GROUP's point in time (a boot's cascaded FlashCopy
+        from its targets, a link of its snapshot): a new flash of GROUP would end them. Their
+        names; empty when none."""
+        return []
+
     def recovery_point_space(self, group: str, targets: Sequence[str]) -> int:
         """Bytes a recovery point (generation GROUP, on TARGETS) holds on the array: what its
         targets use, unless the family keeps it without targets (PowerMax: the snapshot's own

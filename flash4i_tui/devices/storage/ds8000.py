@@ -345,6 +345,11 @@ class Ds8000Driver(StorageDriver):
                 counts[rel.source] += 1
         return counts
 
+    def copies_reading(self, group: str) -> list[str]:
+        spec = self.book.get(check_group_name(group))
+        targets = {p.target for p in spec.pairs} if spec is not None else set()
+        return sorted(r.id for r in self._relationships() if r.source in targets)
+
     def space_used(self, targets: Sequence[str]) -> int:
         for name in targets:
             _vol(name)

@@ -582,21 +582,18 @@ class PowerMaxDriver(StorageDriver):
                 raise SafetyRefusal(f"{self.name}: the snapshot of group {name} is linked to "
                                     f"{name}{self.target_suffix}, which holds targets of {group} and also "
                                     f"{', '.join(strangers)}; clean it up by hand")
+        in_use = self._readers(group, view)
+        if in_use:
+            raise SafetyRefusal(f"{self.name}: snapshot {group} is in use ({', '.join(in_use)}): the linked targets "
+                                "read through it and an unlink would leave them unusable; boot another generation "
+                                "or unlink it by hand once its targets are no longer needed")
+        known = self.book.get(group)
         # Every check passed: now change things.
         for name, other in old.items():
             self._remove_generations(name, other.generations)
             old_tgt = self._sgs(name)[1]
             if self._views_of(self._call(self._array_api.storage_group(old_tgt))) == 0:
                 self._call(self._array_api.remove_volumes(old_tgt, [t for t in targets if t in (other.targets or [])]))
-        # A targetless generation linked by a boot: the clone's disks read through it (an ordinary
-        # group's earlier link is its own targets', which this flash replaces).
-        known = self.book.get(group)
-        in_use = sorted({f"snapid {g.snapid} linked to {link.storage_group}" for g in view.generations
-                         for link in g.links if link.percent < 100}) if known is not None and known.base else []
-        if in_use:
-            raise SafetyRefusal(f"{self.name}: snapshot {group} is in use ({', '.join(in_use)}): the linked targets "
-                                "read through it and an unlink would leave them unusable; boot another generation "
-                                "or unlink it by hand once its targets are no longer needed")
         if view.generations:
             self._remove_generations(group, view.generations)        # the copy of an earlier flash
             self.book.set_flag(group, NONE)
@@ -660,6 +657,18 @@ class PowerMaxDriver(StorageDriver):
                                      if (sg, snap) != replaced)
                 counts[name] += per_sg[sg]
         return counts
+
+    def _readers(self, group: str, view: GroupView) -> List[str]:
+        """A targetless generation linked by a boot, not fully copied: the clone's disks read
+        through it (an ordinary group's earlier link is its own targets', which its flash replaces)."""
+        spec = self.book.get(group)
+        if spec is None or not spec.base:
+            return []
+        return sorted({f"snapid {g.snapid} linked to {link.storage_group}" for g in view.generations
+                       for link in g.links if link.percent < 100})
+
+    def copies_reading(self, group: str) -> list[str]:
+        return self._readers(group, self._view(group, targets_too=False))
 
     def recovery_point_space(self, group: str, targets: Sequence[str]) -> int:
         spec = self.book.get(group)

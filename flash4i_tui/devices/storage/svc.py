@@ -311,6 +311,11 @@ class SvcDriver(StorageDriver):
                 counts[row.state.source] += 1
         return counts
 
+    def copies_reading(self, group: str) -> list[str]:
+        rows = self._fcmaps()
+        targets = {row.state.target for row in rows if row.group == group}
+        return [row.state.name for row in rows if row.state.source in targets]
+
     def space_used(self, targets: Sequence[str]) -> int:
         return sum(self._volume_info(name).used_bytes for name in targets)
 
