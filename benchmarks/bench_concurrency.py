@@ -219,6 +219,8 @@ def measure(tmp: Path, info: dict, envs: list, count: int, workers: int, panels:
             await task
         asyncio.run(both())
     while not ended():
+        if time.monotonic() - t0 > 600:
+            raise SystemExit(f"{count} runs did not end within 600 s: see {tmp}/worker*.log")
         time.sleep(0.05)
     wall = time.monotonic() - t0
     for p in procs:

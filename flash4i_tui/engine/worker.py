@@ -37,6 +37,15 @@ STORE_OUTAGE = 300.0       # seconds of a failing store after which the worker g
 T = TypeVar("T")
 
 
+def _touch(pidfile) -> None:
+    """Say this worker is alive. Several workers may serve one store: one that exits removes the
+    file if it holds its pid, and the others write theirs again (never crash on it)."""
+    try:
+        os.utime(pidfile)
+    except FileNotFoundError:
+        pidfile.write_text(f"{os.getpid()}\n")
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -181,7 +190,7 @@ class Worker:
                 if time.monotonic() - last_beat >= self.heartbeat:
                     self._store("heartbeat", self._heartbeat)
                     last_beat = time.monotonic()
-                    os.utime(pidfile)
+                    _touch(pidfile)
                 self._check_store_outage()
                 self.stopping.wait(self.poll)
         finally:

@@ -389,6 +389,35 @@ def test_a_store_gone_for_good_stops_the_runs_safely_and_the_next_worker_finishe
 
 # ------------------------------------------------------------------ concurrency and workers
 
+def test_two_workers_of_one_store_one_leaving_does_not_stop_the_other(lab, lab_store, tmp_path):
+    """Workers of one store share its pidfile: one that goes idle and exits removes it, and the
+    other's next heartbeat used to crash on the missing file (FileNotFoundError), leaving its run
+    RUNNING with no worker. Now it writes the file again and the run ends."""
+    from flash4i_tui.lab.faults import Latency
+    lab.world.latency.replace(Latency.parse({"commands": [
+        {"device": "svc", "match": "prestartfcconsistgrp", "seconds": 1.5}]}))
+    try:
+        run = submit_run("RCVPNT", "pytest")
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        busy = Worker(url, poll=0.05, step_poll=0.05, stale_after=1.0, idle_exit=0.5)
+        done: list = []
+        thread = threading.Thread(target=lambda: done.append(busy.serve()))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while m.Run.get_by_id(run.id).state == "QUEUED" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        idle = Worker(url, poll=0.05, stale_after=1.0, idle_exit=0.1)
+        assert idle.serve() == 0                  # nothing to claim: it leaves, taking the pidfile
+        thread.join(60)
+        assert done == [0]
+    finally:
+        lab.world.latency.clear()
+    run = m.Run.get_by_id(run.id)
+    assert run.state == "SUCCEEDED", run.message
+    _judged_by_the_lab(lab, 0, 1)
+
+
+
 def _second_none_environment() -> None:
     """RCVPNT2: a *NONE environment of the same source on another clone and other targets."""
     from flash4i_tui.config.store_io import environment_record, save_environment
