@@ -9,7 +9,9 @@ into that generation and nothing else:
   and `consistency_group` becomes `<consistency_group>_G<k>`; the clone's own disks (the
   configured `target`) are kept in `clone_volumes`.
 - powermax: the SnapVX snapshots are targetless; generation k is the snapshot named after
-  `<consistency_group>_G<k>` on the source storage group, linked only when booted.
+  `<consistency_group>_G<k>` on the environment's source storage group `<consistency_group>_SRC`
+  (the run's group names its base: GroupSpec.base), never linked by a run, linked to the clone's
+  target storage group only when booted.
 
 The `recovery_point` table records, per generation, the run that took it, when, what the
 storage shows of it, the space it uses and whether it was proven.

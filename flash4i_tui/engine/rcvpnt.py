@@ -11,7 +11,11 @@ What a storage admin does, and so what this does:
    background copy. The recovery point itself is never mapped to a host nor written: the boot's
    writes land on the clone's disks, so generation G stays as it was taken and can be booted
    again. (Mapping G's targets to the clone instead would let the IPL change the recovery point.)
-   powermax: link the SnapVX snapshot of generation G to the clone's target storage group.
+   The DS8000 needs cascading FlashCopy for it (release 8.3 and later).
+   powermax: link the SnapVX snapshot of generation G (its newest snapid) to the clone's target
+   storage group, nocopy, after unlinking whatever was linked there; the snapshot itself is never
+   written, so G can be booted again. A run does not retake a generation a boot still reads
+   through (CHECK).
 3. Activate the clone through the HMC in manual IPL mode (`chsysstate ... -o on -f PROFILE
    -k manual`, reference §4.3): the IPL stops for the console, so the startup program does not
    run, TCP/IP does not start and no interface becomes active. Wait (bounded) until the
