@@ -104,8 +104,10 @@ class RunPanel(ListPanel):
         end = run.ended_at or (now if run.started_at else None)
         duration = run.duration if run.duration is not None else (
             (end - run.started_at).total_seconds() if run.started_at and end else None)
+        reasons = (run.proof or {}).get("reasons") if isinstance(run.proof, dict) else None
+        note = run.message or (f"Clone NOT proven: {reasons[0]}" if run.proven is False and reasons else "")
         header = [
-            " " + run.message[:58] if run.message else "",
+            " " + note[:58] if note else "",
             header_line(("Run", str(run.id)), ("Environment", run.env_name)),
             header_line(("Function", run.function), ("State", run.state)),
             header_line(("Started", fmt_datetime(run.started_at, tz, seconds=True)), ("Step", run.current_step or "")),

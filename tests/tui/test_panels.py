@@ -602,6 +602,18 @@ async def test_f13_to_f24_answer_to_shift_f1_to_shift_f12(make_app):
         assert message(app) == "Function key not allowed."
 
 
+async def test_run_panel_says_why_a_clone_is_not_proven(make_app):
+    from flash4i_tui.store import models as m, write_transaction
+    app = make_app("WRKFLRUN RUN(3)")
+    with write_transaction():
+        m.Run.update(proven=False, proof={"reasons": ["journal APPDTA/APPJRN of the clone at 90 is before "
+                                                       "production's 100 before the suspend"]}).where(
+            m.Run.id == 3).execute()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert any("Clone NOT proven: journal APPDTA/APPJRN" in line for line in screen_lines(app))
+
+
 async def test_f24_pages_the_function_key_legend(make_app):
     app = make_app("WRKFLRUN RUN(1)")
     async with app.run_test(size=(40, 24)) as pilot:             # narrow: the legend needs pages
