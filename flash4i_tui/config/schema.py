@@ -342,6 +342,9 @@ STORAGE = Record({
         # Generations: the array's limit of copies per source volume (SVC FlashCopy mappings,
         # DS8000 relationships, PowerMax snapshots); the family's default when empty (COPY_LIMITS).
         "copies_per_source": Field(Int(1, 4096), None),
+        # DS8000: whether the array does cascading FlashCopy (release 8.3 and later), which the
+        # boot of a generation needs (a copy from the generation's targets onto the clone's disks)
+        "cascading_flashcopy": Field(Bool(), True),
     }), dict),
     "description": Field(Str(), ""),
 }, check=_storage_check)

@@ -200,6 +200,14 @@ def _clone_pairs(ctx: _BootContext, env: m.Environment, generation: int, targetl
 
 
 def _copy_generation(ctx: _BootContext, env: m.Environment, generation: int, group: str) -> str:
+    options = ctx.defs.storage.options or {}
+    if ctx.defs.storage.type == "ds8000" and options.get("cascading_flashcopy") is False:
+        # Without cascading FlashCopy a target cannot be a source: the only boot left is from G's
+        # own targets, which the IPL would change, so the recovery point would be gone. A person decides that.
+        raise SafetyRefusal(f"{ctx.defs.storage.name} does not do cascading FlashCopy (options.cascading_flashcopy: "
+                            f"false; before release 8.3): generation {generation}'s targets cannot be copied onto "
+                            "the clone's disks. Nothing was changed; to boot it anyway, map its targets to the clone "
+                            "by hand, knowing the IPL changes that recovery point")
     pairs = _clone_pairs(ctx, env, generation)
     storage = ctx.storage()
     storage.ensure_group(group, pairs, 0)

@@ -256,3 +256,19 @@ def test_a_generation_a_boot_reads_through_is_not_taken_again(gen_family):
     after = (sorted(array.relationships) if family == "ds8000"
              else sorted((n, g.snapid) for s in array.snapshots.values() for n, gs in s.items() for g in gs))
     assert after == before and not lab.world.conflicts
+
+
+def test_a_ds8000_without_cascading_flashcopy_refuses_the_boot_before_any_change(gen_family):
+    family, lab, env_name = gen_family
+    if family != "ds8000":
+        pytest.skip("cascading FlashCopy is a DS8000 setting")
+    assert [run_now(env_name).state for _ in range(2)] == ["SUCCEEDED"] * 2
+    env = m.Environment.get(m.Environment.name == env_name)
+    env.storage.options = dict(env.storage.options or {}, cascading_flashcopy=False)
+    env.storage.save()
+    array = _array(lab)
+    before = sorted(array.relationships)
+    with pytest.raises(SafetyRefusal, match="does not do cascading FlashCopy"):
+        rcvpnt.boot(env_name, generation=1, bound=30, poll=0.05)
+    clone = next(lp for lp in lab.world.systems[SYSTEM].lpars.values() if lp.id == 7)
+    assert sorted(array.relationships) == before and clone.state == "Not Activated"
