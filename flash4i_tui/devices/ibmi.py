@@ -138,6 +138,13 @@ def job_name(value: str) -> str:
 # ---------------------------------------------------------------- the driver
 
 
+def _is_dir(sftp, path: str) -> bool:
+    try:
+        return stat.S_ISDIR(sftp.stat(path).st_mode or 0)
+    except IOError:
+        return False
+
+
 class IbmiDriver:
     # [U] escape message ids of CHGASPACT *RESUME when the ASP is not suspended (unconfirmed in
     # public material: see reference ibmi.md §1.6); the engine treats them as "already resumed".
@@ -364,7 +371,8 @@ class IbmiDriver:
                     try:
                         sftp.mkdir(current)
                     except IOError as exc:
-                        raise DeviceError(self.name, f"sftp mkdir {current}", str(exc)) from None
+                        if not _is_dir(sftp, current):    # another run of this source made it meanwhile
+                            raise DeviceError(self.name, f"sftp mkdir {current}", str(exc)) from None
 
     def remove_tree(self, path: str) -> bool:
         """Remove the folder PATH and everything below it; False when it does not exist."""

@@ -125,6 +125,24 @@ def test_files_over_sftp(driver, served):
     assert served.prod.state.ifs.list_dir("/QOpenSys/flash4i/orders") == ["5.json"]
 
 
+def test_make_dirs_takes_a_folder_another_run_made_meanwhile(driver, served, monkeypatch):
+    """Two runs of one source write their orders at once: the second's mkdir fails on the folder
+    the first made after the second looked. Found by 8 runs at once (bench_concurrency)."""
+    import paramiko
+    stat = paramiko.SFTPClient.stat
+    looked = []
+
+    def first_look_misses(self, path):
+        if path == "/QOpenSys/flash4i" and not looked:
+            looked.append(path)
+            served.prod.state.ifs.make_dirs(path)       # the other run, between the look and mkdir
+            raise IOError(2, "No such file")
+        return stat(self, path)
+    monkeypatch.setattr(paramiko.SFTPClient, "stat", first_look_misses)
+    driver.make_dirs("/QOpenSys/flash4i/orders")
+    assert looked and served.prod.state.ifs.list_dir("/QOpenSys/flash4i") == ["orders"]
+
+
 @pytest.mark.parametrize("call", [
     lambda d: d.suspend(30, "*END; rm -rf /"),
     lambda d: d.suspend(30, "*END) DLTLIB LIB(QGPL"),
