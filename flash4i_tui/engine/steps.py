@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 from peewee import IntegrityError
 
+from ..devices.ibmi import resume_command
 from ..devices.storage.base import VolumePair
 from ..families import FAMILIES
 from ..errors import DeviceError, Flash4iError, NotFound, SafetyRefusal, StepTimeout
@@ -302,7 +303,7 @@ def flash_confirmed(ctx: RunContext) -> Optional[str]:
     return None
 
 
-RESUME_COMMAND = "CHGASPACT ASPDEV(*SYSBAS) OPTION(*RESUME)"
+RESUME_COMMAND = resume_command()          # what an operator types on the console, too
 RETRY_PAUSE = 1.0          # seconds between attempts of the resume or of the storage's release
 ATTEMPTS_PER_BOUND = 5     # one attempt may take at most this share of the step's bound
 
