@@ -258,10 +258,9 @@ def test_a_generation_a_boot_reads_through_is_not_taken_again(gen_family):
     assert after == before and not lab.world.conflicts
 
 
+@pytest.mark.parametrize("gen_family", ["ds8000"], indirect=True)      # a DS8000 setting only
 def test_a_ds8000_without_cascading_flashcopy_refuses_the_boot_before_any_change(gen_family):
     family, lab, env_name = gen_family
-    if family != "ds8000":
-        pytest.skip("cascading FlashCopy is a DS8000 setting")
     assert [run_now(env_name).state for _ in range(2)] == ["SUCCEEDED"] * 2
     env = m.Environment.get(m.Environment.name == env_name)
     env.storage.options = dict(env.storage.options or {}, cascading_flashcopy=False)
