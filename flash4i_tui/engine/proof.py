@@ -8,7 +8,7 @@ copy from another time (an older copy, a copy taken after the resume) falls outs
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 ABNORMAL_IPL = ("the clone's IPL followed an abnormal end (QABNORMSW 1): the copy was not quiesced "
                 "(if a quiesced copy IPLs abnormally here, set quiesce.abnormal_ipl_expected)")
@@ -57,6 +57,3 @@ def judge(run_proof: dict, clone: dict, journals: List[str], abnormal_expected: 
     reasons += journal_reasons(journals, run_proof.get("before"), run_proof.get("after"), clone)
     return not reasons, reasons
 
-
-def object_counts(counts: Dict[str, Optional[int]]) -> str:
-    return ", ".join(f"{lib} {n if n is not None else '?'}" for lib, n in sorted(counts.items()))
